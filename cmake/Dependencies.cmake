@@ -1,0 +1,20 @@
+# Third-party dependencies, all from Debian's packages (scripts/setup).
+find_package(Threads REQUIRED)
+find_package(PkgConfig REQUIRED)
+
+# Engine: none. Ledger: LMDB, libsodium. Gateway: QuickFIX, Boost (headers).
+pkg_check_modules(LMDB REQUIRED IMPORTED_TARGET lmdb)
+pkg_check_modules(SODIUM REQUIRED IMPORTED_TARGET libsodium)
+pkg_check_modules(QUICKFIX REQUIRED IMPORTED_TARGET quickfix)
+find_package(Boost 1.74 REQUIRED)
+find_package(CLI11 REQUIRED)
+find_package(nlohmann_json 3 REQUIRED)
+find_package(fmt REQUIRED)
+find_package(spdlog REQUIRED)
+if(CARBONEX_BUILD_TESTS)
+  find_package(Catch2 2 REQUIRED)
+  include(Catch)
+endif()
+if(CARBONEX_BUILD_BENCH)
+  find_package(benchmark REQUIRED)
+endif()
