@@ -104,7 +104,7 @@ Result<ServerConfig> ParseConfig(std::string_view text) {
       if (value == "durable") {
         config.sync_mode = SyncMode::kDurable;
       } else if (value == "async") {
-        config.sync_mode = SyncMode::kAsyncBenchmarkOnly;
+        config.sync_mode = SyncMode::kAsync;
       } else {
         return bad("durable or async");
       }

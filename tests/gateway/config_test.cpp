@@ -36,7 +36,7 @@ TEST_CASE("every key parses", "[config]") {
   REQUIRE(config.ok());
   CHECK(config->fix_port == 10001);
   CHECK(config->comp_id == "EXCH");
-  CHECK(config->sync_mode == SyncMode::kAsyncBenchmarkOnly);
+  CHECK(config->sync_mode == SyncMode::kAsync);
   CHECK(config->close_minute_utc == 17 * 60 + 30);
   CHECK(config->outbound_queue_limit == 1024);
   CHECK(config->data_dictionary == "/tmp/dd.xml");

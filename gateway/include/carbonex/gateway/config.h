@@ -16,18 +16,9 @@
 #include <string_view>
 
 #include "carbonex/common/status.h"
+#include "carbonex/gateway/journal.h"
 
 namespace carbonex::gateway {
-
-// How the journal (and the registry writer) make commits durable.
-enum class SyncMode : std::uint8_t {
-  // A command's execution report leaves only after the journal batch holding
-  // it is on disk (fdatasync). The production setting.
-  kDurable = 0,
-  // Reports leave once the batch is written to the page cache; a machine
-  // crash can lose the last commands. For benchmarks only.
-  kAsyncBenchmarkOnly = 1,
-};
 
 enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
 
@@ -36,7 +27,11 @@ struct ServerConfig {
   std::uint16_t fix_port = 9878;
   // The exchange's CompID: SenderCompID of everything it sends (comp_id).
   std::string comp_id = "CARBONEX";
-  // sync_mode = durable | async. Default durable.
+  // sync_mode = durable | async. Default durable. durable: a command's
+  // execution report leaves only after the journal batch holding it is on
+  // disk (fdatasync), and the registry commits durably. async: reports leave
+  // once the batch is written (a machine crash can lose the last commands);
+  // for benchmarks only.
   SyncMode sync_mode = SyncMode::kDurable;
   // close_time = HH:MM (UTC): the trading day closes (Day orders expire)
   // at this time every day. Unset (the default, or "none"): the day closes
