@@ -71,6 +71,15 @@ class Engine {
          EventSink* sink);
   ~Engine();
   Engine(const Engine&) = delete;
+
+  // Like the constructor, but first checks `state`: ids unique, ticks and
+  // maximum order quantities in range, no negative cash, units or holding
+  // limit, holdings and entitlements only for listed accounts (and
+  // instruments). Returns InvalidArgument naming the first bad entry.
+  // (The constructor's precondition is such a valid state.)
+  [[nodiscard]] static Result<std::unique_ptr<Engine>> Create(
+      const EngineOptions& options, const AccountState& state, EventSink* sink);
+
   Engine& operator=(const Engine&) = delete;
 
   // Executes one command and emits its events before returning.
@@ -106,6 +115,7 @@ class Engine {
 
  private:
   class Impl;
+  explicit Engine(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
 

@@ -153,6 +153,10 @@ struct MassCancelCompleted {
   BrokerId broker;
   MassCancel request;
   std::uint32_t affected = 0;
+  // Set when the request itself was refused (nothing cancelled):
+  // kBadCommand (scope field missing or unknown scope), kUnknownInstrument,
+  // kUnknownAccount, kUnauthorisedAccount.
+  std::optional<RejectReason> reject_reason;
 };
 
 // An aggregated price level changed. order_count == 0 means the level is gone.

@@ -1,0 +1,128 @@
+// ClientOrderIndex: (broker, ClOrdID) → order record slot, without
+// allocating per order.
+//
+// Open addressing over 64-bit FNV-1a hashes of (broker, ClOrdID text) with
+// linear probing and backward-shift deletion. Distinct keys may share a hash,
+// so lookups confirm each candidate with a caller-supplied predicate that
+// compares the record's real broker and ClOrdID. Never iterated for output.
+#ifndef CARBONEX_ENGINE_SRC_CLIENT_ORDER_INDEX_H_
+#define CARBONEX_ENGINE_SRC_CLIENT_ORDER_INDEX_H_
+
+#include <bit>
+#include <cstddef>
+#include <cstdint>
+#include <limits>
+#include <string_view>
+#include <utility>
+#include <vector>
+
+#include "carbonex/common/types.h"
+
+namespace carbonex::engine {
+
+class ClientOrderIndex {
+ public:
+  static constexpr std::uint32_t kNotFound =
+      std::numeric_limits<std::uint32_t>::max();
+
+  explicit ClientOrderIndex(std::size_t expected = 16) {
+    Rehash(std::bit_ceil(expected < 8 ? std::size_t{16} : expected * 2));
+  }
+
+  static std::uint64_t Hash(BrokerId broker, std::string_view text) {
+    std::uint64_t h = 0xcbf29ce484222325ULL;
+    const std::uint32_t b = broker.value();
+    for (int i = 0; i < 4; ++i) {
+      h ^= (b >> (8 * i)) & 0xFFU;
+      h *= 0x100000001b3ULL;
+    }
+    for (char c : text) {
+      h ^= static_cast<unsigned char>(c);
+      h *= 0x100000001b3ULL;
+    }
+    return h == kEmpty ? kEmpty - 1 : h;
+  }
+
+  [[nodiscard]] std::size_t size() const { return size_; }
+
+  // The slot whose record satisfies `is_key(slot)` among those stored under
+  // `hash`, or kNotFound.
+  template <typename IsKey>
+  [[nodiscard]] std::uint32_t Find(std::uint64_t hash, IsKey&& is_key) const {
+    for (std::size_t i = Home(hash);; i = (i + 1) & mask_) {
+      const Entry& e = entries_[i];
+      if (e.hash == kEmpty) return kNotFound;
+      if (e.hash == hash && is_key(e.slot)) return e.slot;
+    }
+  }
+
+  // Precondition: no slot with the same key is stored.
+  void Insert(std::uint64_t hash, std::uint32_t slot) {
+    if ((size_ + 1) * 2 > entries_.size()) Rehash(entries_.size() * 2);
+    std::size_t i = Home(hash);
+    while (entries_[i].hash != kEmpty) i = (i + 1) & mask_;
+    entries_[i] = Entry{hash, slot};
+    ++size_;
+  }
+
+  // Removes the entry (hash, slot). Returns false if absent.
+  bool Erase(std::uint64_t hash, std::uint32_t slot) {
+    std::size_t i = Home(hash);
+    while (true) {
+      const Entry& e = entries_[i];
+      if (e.hash == kEmpty) return false;
+      if (e.hash == hash && e.slot == slot) break;
+      i = (i + 1) & mask_;
+    }
+    std::size_t hole = i;
+    std::size_t j = i;
+    while (true) {
+      j = (j + 1) & mask_;
+      if (entries_[j].hash == kEmpty) break;
+      const std::size_t home = Home(entries_[j].hash);
+      const bool home_in_range =
+          hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
+      if (!home_in_range) {
+        entries_[hole] = entries_[j];
+        hole = j;
+      }
+    }
+    entries_[hole].hash = kEmpty;
+    --size_;
+    return true;
+  }
+
+ private:
+  static constexpr std::uint64_t kEmpty =
+      std::numeric_limits<std::uint64_t>::max();
+
+  struct Entry {
+    std::uint64_t hash = kEmpty;
+    std::uint32_t slot = 0;
+  };
+
+  [[nodiscard]] std::size_t Home(std::uint64_t hash) const {
+    // FNV output is well mixed already; the top bits index the table.
+    return static_cast<std::size_t>(hash >> shift_);
+  }
+
+  void Rehash(std::size_t capacity) {
+    std::vector<Entry> old = std::move(entries_);
+    entries_.assign(capacity, Entry{});
+    mask_ = capacity - 1;
+    shift_ = 64 - std::countr_zero(capacity);
+    size_ = 0;
+    for (const Entry& e : old) {
+      if (e.hash != kEmpty) Insert(e.hash, e.slot);
+    }
+  }
+
+  std::vector<Entry> entries_;
+  std::size_t mask_ = 0;
+  int shift_ = 64;
+  std::size_t size_ = 0;
+};
+
+}  // namespace carbonex::engine
+
+#endif  // CARBONEX_ENGINE_SRC_CLIENT_ORDER_INDEX_H_
