@@ -1,0 +1,127 @@
+#include <algorithm>
+#include <span>
+#include <vector>
+
+#include "carbonex/engine/engine.h"
+#include "carbonex/engine/events.h"
+#include "carbonex/stream/replay.h"
+#include "replay_internal.h"
+
+namespace carbonex::stream {
+namespace {
+
+using internal::SortBook;
+using internal::TimeEach;
+using internal::TimeWhole;
+
+// Records what ReplayCommands reports; everything else is dropped.
+class RecordingSink final : public engine::EventSink {
+ public:
+  explicit RecordingSink(EngineRun* run) : run_(run) {}
+
+  void OnEvent(const engine::Event& event) override {
+    if (const auto* trade = std::get_if<engine::TradeExecuted>(&event.body)) {
+      const bool buy_took = trade->aggressor == Side::kBuy;
+      run_->trades.push_back(
+          EngineRun::Trade{buy_took ? trade->buy_order : trade->sell_order,
+                           buy_took ? trade->sell_order : trade->buy_order,
+                           trade->price, trade->qty});
+    } else if (const auto* accepted =
+                   std::get_if<engine::OrderAccepted>(&event.body)) {
+      run_->accepted.emplace_back(accepted->order.order_id,
+                                  accepted->order.cl_ord_id);
+    } else if (std::holds_alternative<engine::CancelRejected>(event.body)) {
+      ++run_->cancel_rejects;
+    } else if (std::holds_alternative<engine::OrderRejected>(event.body)) {
+      ++run_->orders_rejected;
+    }
+  }
+
+ private:
+  EngineRun* run_;
+};
+
+Result<EngineRun> RunEnginePass(const AccountState& state,
+                                std::span<const engine::Command> commands,
+                                const ReplayOptions& options,
+                                std::vector<std::uint32_t>* latency_samples) {
+  EngineRun run;
+  run.trades.reserve(2 * commands.size());
+  run.accepted.reserve(commands.size());
+  RecordingSink sink(&run);
+  engine::EngineOptions engine_options;
+  engine_options.expected_orders = options.expected_orders;
+  engine_options.emit_market_data = false;
+  engine_options.risk_checks = true;
+  engine::Engine engine(engine_options, state, &sink);
+  const engine::Command* data = commands.data();
+  auto step = [&engine, data](std::size_t i) { engine.Execute(data[i]); };
+  if (latency_samples == nullptr) {
+    run.seconds = TimeWhole(commands.size(), step);
+  } else {
+    TimeEach(commands.size(), step, latency_samples);
+  }
+  if (Status status = engine.CheckInvariants(); !status.ok()) {
+    return Status::Internal("engine invariant violated after replay: " +
+                            status.message());
+  }
+  run.engine_state_hash = engine.StateHash();
+  run.resting_orders = engine.RestingOrderCount();
+  const engine::DepthSnapshot depth = engine.Depth(kReplayInstrument, 1);
+  if (!depth.bids.empty()) {
+    run.best_bid = depth.bids.front().price;
+  }
+  if (!depth.asks.empty()) {
+    run.best_ask = depth.asks.front().price;
+  }
+  for (const auto& [id, cl_ord_id] : run.accepted) {
+    const std::optional<engine::OrderView> order = engine.FindOrder(id);
+    if (!order.has_value() || order->instrument != kReplayInstrument ||
+        order->leaves_qty.value() <= 0 || !order->price.has_value() ||
+        (order->status != engine::OrderStatus::kNew &&
+         order->status != engine::OrderStatus::kPartiallyFilled)) {
+      continue;
+    }
+    run.book.push_back(
+        RestingOrder{id, order->side, *order->price, order->leaves_qty});
+  }
+  SortBook(&run.book);
+  return run;
+}
+
+bool SameTrades(const EngineRun& a, const EngineRun& b) {
+  return std::equal(a.trades.begin(), a.trades.end(), b.trades.begin(),
+                    b.trades.end(),
+                    [](const EngineRun::Trade& x, const EngineRun::Trade& y) {
+                      return x.taker == y.taker && x.maker == y.maker &&
+                             x.price == y.price && x.qty == y.qty;
+                    });
+}
+
+}  // namespace
+
+Result<EngineRun> ReplayCommands(const AccountState& state,
+                                 std::span<const engine::Command> commands,
+                                 const ReplayOptions& options) {
+  Result<EngineRun> first = RunEnginePass(state, commands, options, nullptr);
+  if (!first.ok() || !options.measure_latency) {
+    return first;
+  }
+  std::vector<std::uint32_t> samples;
+  Result<EngineRun> second = RunEnginePass(state, commands, options, &samples);
+  if (!second.ok()) {
+    return second.status();
+  }
+  if (!SameTrades(*first, *second) ||
+      first->engine_state_hash != second->engine_state_hash ||
+      first->cancel_rejects != second->cancel_rejects ||
+      first->orders_rejected != second->orders_rejected) {
+    return Status::Internal(
+        "the engine gave different results on the second pass over the same "
+        "commands");
+  }
+  first->latency_ns = Percentiles(&samples);
+  return first;
+}
+
+}  // namespace carbonex::stream

@@ -1,0 +1,73 @@
+// ServerConfig: every setting of carbonex-server, with its default.
+//
+// The config file is plain text, one `key = value` per line; `#` starts a
+// comment; blank lines are ignored; an unknown key, a repeated key or a bad
+// value is an error naming the line. docs/server.md lists every key. Command
+// line options (--fix-port) override the file.
+//
+// Thread-safety: a plain value.
+#ifndef CARBONEX_GATEWAY_CONFIG_H_
+#define CARBONEX_GATEWAY_CONFIG_H_
+
+#include <cstddef>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+#include "carbonex/common/status.h"
+#include "carbonex/gateway/journal.h"
+
+namespace carbonex::gateway {
+
+enum class LogLevel : std::uint8_t { kDebug, kInfo, kWarn, kError };
+
+struct ServerConfig {
+  // FIX acceptor port (key fix_port). Default 9878.
+  std::uint16_t fix_port = 9878;
+  // The exchange's CompID: SenderCompID of everything it sends (comp_id).
+  std::string comp_id = "CARBONEX";
+  // sync_mode = durable | async. Default durable. durable: a command's
+  // execution report leaves only after the journal batch holding it is on
+  // disk (fdatasync), and the registry commits durably. async: reports leave
+  // once the batch is written (a machine crash can lose the last commands);
+  // for benchmarks only.
+  SyncMode sync_mode = SyncMode::kDurable;
+  // close_time = HH:MM (UTC): the trading day closes (Day orders expire)
+  // at this time every day. Unset (the default, or "none"): the day closes
+  // only with `carbonex-registry close-day`.
+  std::optional<int> close_minute_utc;
+  // outbound_queue_limit: messages waiting for one session before it is
+  // disconnected as a slow reader. Default 65536.
+  std::size_t outbound_queue_limit = 65536;
+  // data_dictionary: path of CARBONEX-FIX44.xml. Empty (the default): the
+  // file next to the program, then the source tree's copy.
+  std::string data_dictionary;
+  // log_level = debug | info | warn | error. Default info.
+  LogLevel log_level = LogLevel::kInfo;
+  // logon_timeout_seconds: how long a new connection may take to complete
+  // its Logon before it is dropped. Default 10.
+  int logon_timeout_seconds = 10;
+  // max_batch: most commands the sequencer executes before one journal
+  // commit (group commit). Default 4096.
+  std::size_t max_batch = 4096;
+  // fix_log: write QuickFIX message logs under DIR/fix-log (on | off).
+  // Default off.
+  bool fix_log = false;
+  // market_data (on | off): publish market data. Default on.
+  bool market_data = true;
+};
+
+// Parses config text. Errors: kInvalidArgument naming the line and key.
+[[nodiscard]] Result<ServerConfig> ParseConfig(std::string_view text);
+
+// Reads and parses a config file. Errors: kNotFound, kIoError, and those of
+// ParseConfig (prefixed with the path).
+[[nodiscard]] Result<ServerConfig> LoadConfigFile(const std::string& path);
+
+// "durable" / "async".
+[[nodiscard]] std::string_view SyncModeName(SyncMode mode);
+
+}  // namespace carbonex::gateway
+
+#endif  // CARBONEX_GATEWAY_CONFIG_H_

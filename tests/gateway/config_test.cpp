@@ -1,0 +1,81 @@
+#define CATCH_CONFIG_MAIN
+#include "carbonex/gateway/config.h"
+
+#include <catch2/catch.hpp>
+
+namespace carbonex::gateway {
+namespace {
+
+TEST_CASE("empty config gives the documented defaults", "[config]") {
+  Result<ServerConfig> config = ParseConfig("");
+  REQUIRE(config.ok());
+  CHECK(config->fix_port == 9878);
+  CHECK(config->comp_id == "CARBONEX");
+  CHECK(config->sync_mode == SyncMode::kDurable);
+  CHECK_FALSE(config->close_minute_utc.has_value());
+  CHECK(config->outbound_queue_limit == 65536);
+  CHECK(config->data_dictionary.empty());
+  CHECK(config->log_level == LogLevel::kInfo);
+  CHECK(config->market_data);
+}
+
+TEST_CASE("every key parses", "[config]") {
+  Result<ServerConfig> config = ParseConfig(
+      "# a comment\n"
+      "fix_port = 10001\n"
+      "  comp_id=EXCH   # trailing comment\n"
+      "sync_mode = async\n"
+      "close_time = 17:30\n"
+      "outbound_queue_limit = 1024\n"
+      "data_dictionary = /tmp/dd.xml\n"
+      "log_level = debug\n"
+      "logon_timeout_seconds = 5\n"
+      "max_batch = 64\n"
+      "fix_log = on\n"
+      "market_data = off\n");
+  REQUIRE(config.ok());
+  CHECK(config->fix_port == 10001);
+  CHECK(config->comp_id == "EXCH");
+  CHECK(config->sync_mode == SyncMode::kAsync);
+  CHECK(config->close_minute_utc == 17 * 60 + 30);
+  CHECK(config->outbound_queue_limit == 1024);
+  CHECK(config->data_dictionary == "/tmp/dd.xml");
+  CHECK(config->log_level == LogLevel::kDebug);
+  CHECK(config->logon_timeout_seconds == 5);
+  CHECK(config->max_batch == 64);
+  CHECK(config->fix_log);
+  CHECK_FALSE(config->market_data);
+}
+
+TEST_CASE("bad config lines name the line", "[config]") {
+  struct Case {
+    const char* text;
+    const char* needle;
+  };
+  const Case cases[] = {
+      {"fix_port = 0\n", "line 1"},
+      {"\nfix_port = abc\n", "line 2"},
+      {"sync_mode = fast\n", "durable or async"},
+      {"close_time = 25:00\n", "HH:MM"},
+      {"colour = blue\n", "unknown key 'colour'"},
+      {"fix_port = 1\nfix_port = 2\n", "repeated"},
+      {"just words\n", "key = value"},
+      {"outbound_queue_limit = 1\n", "16.."},
+  };
+  for (const Case& c : cases) {
+    Result<ServerConfig> config = ParseConfig(c.text);
+    INFO(c.text);
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.status().code() == StatusCode::kInvalidArgument);
+    CHECK_THAT(config.status().message(), Catch::Contains(c.needle));
+  }
+}
+
+TEST_CASE("a missing config file is NotFound", "[config]") {
+  Result<ServerConfig> config = LoadConfigFile("/nonexistent/carbonex.conf");
+  REQUIRE_FALSE(config.ok());
+  CHECK(config.status().code() == StatusCode::kNotFound);
+}
+
+}  // namespace
+}  // namespace carbonex::gateway
