@@ -24,3 +24,11 @@ if(CARBONEX_FUZZ)
     -fsanitize=fuzzer,address,undefined)
   carbonex_set_warnings(journal_decoder_fuzz)
 endif()
+
+# carbonex-replay --journal end to end (needs the stream tools).
+if(TARGET carbonex-replay AND TARGET carbonex-journal-from-stream)
+  add_test(NAME journal_replay_cli
+    COMMAND ${CMAKE_CURRENT_LIST_DIR}/journal_replay_test.sh
+            ${CMAKE_RUNTIME_OUTPUT_DIRECTORY})
+  set_tests_properties(journal_replay_cli PROPERTIES LABELS "gateway")
+endif()
