@@ -275,6 +275,11 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
                                      std::to_string(t.trade_id.value()) +
                                      " has a non-positive or huge price/qty");
     }
+    if (static_cast<__int128>(t.price.value()) * t.qty.value() > kMaxAmount) {
+      return Status::InvalidArgument("settle: trade " +
+                                     std::to_string(t.trade_id.value()) +
+                                     " has a notional above 10^15 tiyn");
+    }
     if (t.buyer == t.seller) {
       return Status::InvalidArgument("settle: trade " +
                                      std::to_string(t.trade_id.value()) +

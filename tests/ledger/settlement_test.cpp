@@ -166,6 +166,9 @@ TEST_CASE("A bad batch is refused whole", "[settlement]") {
   ServerBatch zero_qty;
   zero_qty.trades = {Fixture::Trade(1, 1, 0)};
   refuse(zero_qty, StatusCode::kInvalidArgument);
+  ServerBatch huge_notional;
+  huge_notional.trades = {Fixture::Trade(1, 1'000'000'000'000, 1'000'000)};
+  refuse(huge_notional, StatusCode::kInvalidArgument);
   ServerBatch over_reserved;
   over_reserved.reservations = {ReservationUpdate{AccountId(1), InstrumentId(1),
                                                   Quantity(1001), Cash(0)}};
