@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -127,6 +128,36 @@ class Reader {
   bool ok_ = true;
 };
 
+// Stable, chunked storage: grows a chunk at a time, never moves elements
+// (so growth costs no copying and references stay valid).
+template <typename T>
+class ChunkedVector {
+ public:
+  static constexpr std::size_t kChunkBits = 12;
+  static constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
+
+  T& operator[](std::size_t i) {
+    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+  }
+  const T& operator[](std::size_t i) const {
+    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+  }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  // Reserves the chunk table only; chunks are allocated as they fill (one
+  // allocation per kChunk elements).
+  void reserve(std::size_t n) { chunks_.reserve((n + kChunk - 1) / kChunk); }
+  T& emplace_back() {
+    if (size_ == chunks_.size() * kChunk) {
+      chunks_.push_back(std::make_unique<T[]>(kChunk));
+    }
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
 }  // namespace
 
 class Engine::Impl {
@@ -185,8 +216,9 @@ class Engine::Impl {
   struct Record {
     OrderView view;
     bool in_use = false;
-    bool live = false;     // resting in the book (or being executed)
-    bool indexed = false;  // cl_index_ maps its (broker, ClOrdID) to it
+    bool live = false;       // resting in the book (or being executed)
+    bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
+    std::uint32_t slot = 0;  // own position in records_
     std::uint32_t next_free = IdMap::kNotFound;
   };
 
@@ -299,7 +331,7 @@ class Engine::Impl {
   std::map<std::uint32_t, Account> accounts_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> entitlements_;
 
-  std::vector<Record> records_;
+  ChunkedVector<Record> records_;
   std::uint32_t free_record_ = IdMap::kNotFound;
   IdMap record_map_;
   ClientOrderIndex cl_index_;
@@ -412,6 +444,7 @@ std::uint32_t Engine::Impl::AllocRecord() {
   }
   records_[slot] = Record{};
   records_[slot].in_use = true;
+  records_[slot].slot = slot;
   return slot;
 }
 
@@ -716,7 +749,7 @@ void Engine::Impl::Handle(const CancelOrder& c) {
     return reject(RejectReason::kUnknownOrder, nullptr);
   }
   if (!rec->live) return reject(RejectReason::kTooLateToCancel, rec);
-  const auto slot = static_cast<std::uint32_t>(rec - records_.data());
+  const std::uint32_t slot = rec->slot;
   CancelLive(slot, *FindInstrument(rec->view.instrument),
              CancelReason::kRequested, c.cl_ord_id);
 }
@@ -734,7 +767,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
       found->view.instrument != c.instrument || found->view.side != c.side) {
     return reject(RejectReason::kUnknownOrder, nullptr);
   }
-  const auto slot = static_cast<std::uint32_t>(found - records_.data());
+  const std::uint32_t slot = found->slot;
   Record& rec = *found;
   OrderView& v = rec.view;
   if (v.type != OrderType::kLimit) {
@@ -842,7 +875,8 @@ void Engine::Impl::Handle(const MassCancel& c) {
       return done(0, RejectReason::kBadCommand);
   }
   scratch_.clear();
-  for (const Record& rec : records_) {
+  for (std::size_t slot = 0; slot < records_.size(); ++slot) {
+    const Record& rec = records_[slot];
     if (!rec.in_use || !rec.live) continue;
     const OrderView& v = rec.view;
     if (broker != kOperatorBroker && v.broker != broker) continue;
@@ -875,7 +909,8 @@ void Engine::Impl::Handle(const QueryOrderStatus& c) {
 
 void Engine::Impl::Handle(const ExpireDayOrders& /*c*/) {
   scratch_.clear();
-  for (const Record& rec : records_) {
+  for (std::size_t slot = 0; slot < records_.size(); ++slot) {
+    const Record& rec = records_[slot];
     if (rec.in_use && rec.live && rec.view.tif == TimeInForce::kDay) {
       scratch_.push_back(rec.view.order_id.value());
     }
