@@ -44,6 +44,11 @@ constexpr std::int64_t kMaxPrice = std::int64_t{1} << 40;
 // doubling (amortised, never per order once at peak).
 constexpr std::size_t kMaxBookReserve = std::size_t{1} << 16;
 
+// price × qty stays within int64 (both already positive).
+bool NotionalFits(Price price, Quantity qty) {
+  return price.value() <= std::numeric_limits<std::int64_t>::max() / qty.value();
+}
+
 bool ValidSide(Side side) { return side == Side::kBuy || side == Side::kSell; }
 bool ValidType(OrderType t) {
   return t == OrderType::kLimit || t == OrderType::kMarket;
@@ -675,6 +680,9 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (c.qty.value() <= 0 || c.qty > ins->max_order_qty) {
     return reject(RejectReason::kBadQuantity);
   }
+  if (c.price && !NotionalFits(*c.price, c.qty)) {
+    return reject(RejectReason::kBadPrice);
+  }
   // Book state.
   if (ins->status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed);
@@ -786,8 +794,11 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   if (c.qty.value() <= 0 || c.qty > ins.max_order_qty) {
     return reject(RejectReason::kBadQuantity, &rec);
   }
+  if (!NotionalFits(c.price, c.qty)) {
+    return reject(RejectReason::kBadPrice, &rec);
+  }
   if (c.qty < v.cum_qty) return reject(RejectReason::kReplaceBelowFilled, &rec);
-  if (!(c.cl_ord_id == v.cl_ord_id) && LiveClOrdId(broker, c.cl_ord_id)) {
+  if (!(c.cl_ord_id == v.cl_ord_id) && LiveClOrdId(v.broker, c.cl_ord_id)) {
     return reject(RejectReason::kDuplicateClientOrderId, &rec);
   }
   const Quantity old_leaves = v.leaves_qty;
