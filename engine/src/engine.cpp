@@ -46,7 +46,8 @@ constexpr std::size_t kMaxBookReserve = std::size_t{1} << 16;
 
 // price × qty stays within int64 (both already positive).
 bool NotionalFits(Price price, Quantity qty) {
-  return price.value() <= std::numeric_limits<std::int64_t>::max() / qty.value();
+  return price.value() <=
+         std::numeric_limits<std::int64_t>::max() / qty.value();
 }
 
 bool ValidSide(Side side) { return side == Side::kBuy || side == Side::kSell; }
@@ -225,6 +226,10 @@ class Engine::Impl {
     bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
     std::uint32_t slot = 0;  // own position in records_
     std::uint32_t next_free = IdMap::kNotFound;
+    // With risk checks, the order's account and position (std::map nodes
+    // never move), bound while the order is live.
+    Account* acc = nullptr;
+    Position* pos = nullptr;
   };
 
   // ---- helpers ----
@@ -304,8 +309,13 @@ class Engine::Impl {
   Record* Lookup(BrokerId broker, const std::optional<OrderId>& order_id,
                  const ClientOrderId& cl);
 
-  void ReserveFor(const OrderView& v);
-  void ReleaseFor(const OrderView& v, Quantity qty);
+  void Bind(Record& rec) {
+    if (!options_.risk_checks) return;
+    rec.acc = &accounts_.at(rec.view.account.value());
+    rec.pos = &rec.acc->positions[rec.view.instrument.value()];
+  }
+  void ReserveFor(const Record& rec);
+  void ReleaseFor(const Record& rec, Quantity qty);
   void OnFill(std::uint32_t taker_slot, Instrument& ins, const BookFill& fill);
   // Matches a live order as taker, then rests or cancels its remainder.
   void Execute(std::uint32_t slot, Instrument& ins, std::optional<Cash> budget);
@@ -498,10 +508,11 @@ Engine::Impl::Record* Engine::Impl::Lookup(
 // ---------------------------------------------------------------------------
 // Reservations and settlement
 
-void Engine::Impl::ReserveFor(const OrderView& v) {
+void Engine::Impl::ReserveFor(const Record& rec) {
   if (!options_.risk_checks) return;
-  Account& acc = accounts_.at(v.account.value());
-  Position& pos = acc.positions[v.instrument.value()];
+  const OrderView& v = rec.view;
+  Account& acc = *rec.acc;
+  Position& pos = *rec.pos;
   if (v.side == Side::kSell) {
     pos.reserved += v.leaves_qty;
   } else {
@@ -512,10 +523,11 @@ void Engine::Impl::ReserveFor(const OrderView& v) {
   }
 }
 
-void Engine::Impl::ReleaseFor(const OrderView& v, Quantity qty) {
+void Engine::Impl::ReleaseFor(const Record& rec, Quantity qty) {
   if (!options_.risk_checks || qty.value() == 0) return;
-  Account& acc = accounts_.at(v.account.value());
-  Position& pos = acc.positions[v.instrument.value()];
+  const OrderView& v = rec.view;
+  Account& acc = *rec.acc;
+  Position& pos = *rec.pos;
   if (v.side == Side::kSell) {
     pos.reserved -= qty;
   } else {
@@ -541,17 +553,17 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
                                          : OrderStatus::kPartiallyFilled;
     if (v.leaves_qty.value() == 0) rec->live = false;
   }
-  const OrderView& buy =
-      taker.view.side == Side::kBuy ? taker.view : maker.view;
-  const OrderView& sell =
-      taker.view.side == Side::kBuy ? maker.view : taker.view;
+  const Record& buy_rec = taker.view.side == Side::kBuy ? taker : maker;
+  const Record& sell_rec = taker.view.side == Side::kBuy ? maker : taker;
+  const OrderView& buy = buy_rec.view;
+  const OrderView& sell = sell_rec.view;
   if (options_.risk_checks) {
     // Delivery versus payment at the trade price; the buyer's reservation
     // at its limit price is released for the filled part.
-    Account& buyer = accounts_.at(buy.account.value());
-    Account& seller = accounts_.at(sell.account.value());
-    Position& buyer_pos = buyer.positions[ins.id.value()];
-    Position& seller_pos = seller.positions[ins.id.value()];
+    Account& buyer = *buy_rec.acc;
+    Account& seller = *sell_rec.acc;
+    Position& buyer_pos = *buy_rec.pos;
+    Position& seller_pos = *sell_rec.pos;
     buyer.cash_held -= notional;
     if (buy.type == OrderType::kLimit) {
       buyer.cash_reserved -= Notional(*buy.price, fill.qty);
@@ -572,7 +584,7 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
 void Engine::Impl::Finish(Record& rec, Instrument& ins, OrderStatus status) {
   OrderView& v = rec.view;
   if (ins.book.Cancel(v.order_id)) Touch(ins);
-  ReleaseFor(v, v.leaves_qty);
+  ReleaseFor(rec, v.leaves_qty);
   v.leaves_qty = Quantity{0};
   v.status = status;
   rec.live = false;
@@ -738,7 +750,8 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   rec.live = true;
   record_map_.Insert(v.order_id.value(), slot);
   IndexClOrdId(slot);
-  ReserveFor(v);
+  Bind(rec);
+  ReserveFor(rec);
   Emit(OrderAccepted{v});
   Execute(slot, *ins, budget);
 }
@@ -783,7 +796,6 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   }
   if (!rec.live) return reject(RejectReason::kTooLateToCancel, &rec);
   Instrument& ins = *FindInstrument(v.instrument);
-  Account& acc = accounts_.at(v.account.value());
   if (ins.status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed, &rec);
   }
@@ -804,7 +816,8 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   const Quantity old_leaves = v.leaves_qty;
   const Quantity new_leaves = c.qty - v.cum_qty;
   if (options_.risk_checks) {
-    const Position pos = PositionOrZero(acc, v.instrument);
+    const Account& acc = *rec.acc;
+    const Position& pos = *rec.pos;
     const Quantity more = new_leaves - old_leaves;
     if (v.side == Side::kSell) {
       if (more.value() > 0 && pos.held - pos.reserved < more) {
@@ -827,7 +840,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   // does not grow.
   const bool keep = c.price == *v.price && c.qty <= v.order_qty;
   const ClientOrderId orig = v.cl_ord_id;
-  ReleaseFor(v, old_leaves);
+  ReleaseFor(rec, old_leaves);
   if (!c.cl_ord_id.empty() && !(c.cl_ord_id == v.cl_ord_id)) {
     if (rec.indexed) UnindexClOrdId(slot);
     v.cl_ord_id = c.cl_ord_id;
@@ -836,7 +849,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   v.price = c.price;
   v.order_qty = c.qty;
   v.leaves_qty = new_leaves;
-  ReserveFor(v);
+  ReserveFor(rec);
   if (new_leaves.value() == 0) {
     // Lowered to exactly the filled quantity: nothing is left open.
     if (ins.book.Cancel(v.order_id)) Touch(ins);
@@ -1393,6 +1406,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     v.status = static_cast<OrderStatus>(r.U8());
     const std::uint8_t flags = r.U8();
     rec.live = (flags & 1U) != 0;
+    if (rec.live && FindAccount(v.account) != nullptr) Bind(rec);
     if (!ValidSide(v.side) || !ValidType(v.type) || !ValidTif(v.tif) ||
         FindInstrument(v.instrument) == nullptr ||
         FindAccount(v.account) == nullptr ||
