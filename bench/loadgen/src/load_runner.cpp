@@ -5,10 +5,13 @@
 #include <algorithm>
 #include <condition_variable>
 #include <mutex>
+#include <sstream>
 #include <thread>
 #include <unordered_map>
 
 #include "carbonex/fixclient/client.h"
+#include "carbonex/stream/generator.h"
+#include "carbonex/stream/stream.h"
 
 namespace carbonex::loadgen {
 namespace {
@@ -155,6 +158,47 @@ Status ValidateOptions(const LoadOptions& options) {
   return Status::Ok();
 }
 
+// The first `count` events of the flow's ets-stream: generated with the
+// stream generator's rules, or read from options.stream_file.
+Result<std::vector<stream::StreamEvent>> LoadStream(
+    const LoadOptions& options) {
+  Result<stream::Stream> parsed = Status::Internal("unset");
+  if (!options.stream_file.empty()) {
+    parsed = stream::ReadStreamFile(options.stream_file);
+  } else {
+    stream::GeneratorOptions generator;
+    generator.events = options.count;
+    generator.seed = options.generator.seed;
+    generator.mid =
+        options.generator.mid.value() / options.generator.tick.value();
+    generator.target = options.stream_target;
+    generator.passive_pct = options.generator.passive_pct;
+    generator.aggressive_pct = options.generator.aggressive_pct;
+    std::ostringstream text;
+    Result<stream::GeneratorStats> stats =
+        stream::GenerateStream(generator, text);
+    if (!stats.ok()) return stats.status();
+    parsed = stream::ParseStream(text.str());
+  }
+  if (!parsed.ok()) return parsed.status();
+  std::vector<stream::StreamEvent> events = std::move(parsed->events);
+  if (events.size() > options.count) {
+    events.resize(static_cast<std::size_t>(options.count));
+  }
+  return events;
+}
+
+// Account and instrument of stream order `order_id`: independent draws from
+// a hash of the id, so that the flow spreads evenly and reproducibly.
+std::pair<std::size_t, std::size_t> Placement(std::uint64_t order_id,
+                                              std::size_t accounts,
+                                              std::size_t symbols) {
+  stream::SplitMix64 hash(order_id);
+  const auto account = static_cast<std::size_t>(hash.Below(accounts));
+  const auto symbol = static_cast<std::size_t>(hash.Below(symbols));
+  return {account, symbol};
+}
+
 }  // namespace
 
 Result<LoadReport> RunLoad(
@@ -166,6 +210,15 @@ Result<LoadReport> RunLoad(
   generator_options.symbols = options.symbols.size();
   if (Status s = Validate(generator_options); !s.ok()) return s;
   OrderGenerator generator(generator_options);
+  std::vector<stream::StreamEvent> events;
+  if (options.flow == LoadOptions::Flow::kStream) {
+    Result<std::vector<stream::StreamEvent>> loaded = LoadStream(options);
+    if (!loaded.ok()) return loaded.status();
+    events = std::move(*loaded);
+  }
+  // Stream orders as sent, indexed by order id - 1, for their cancels.
+  std::vector<LiveOrder> stream_orders;
+  std::vector<std::size_t> stream_sessions;
 
   Shared shared;
   shared.sessions.resize(static_cast<std::size_t>(options.sessions));
@@ -234,8 +287,12 @@ Result<LoadReport> RunLoad(
     });
   }
 
+  const std::uint64_t total = options.flow == LoadOptions::Flow::kStream
+                                  ? events.size()
+                                  : options.count;
+  const std::size_t session_count = client.session_count();
   std::uint64_t n = 0;
-  while (n < options.count && Clock::now() < end) {
+  while (n < total && Clock::now() < end) {
     if (options.rate > 0) {
       const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(
@@ -243,7 +300,15 @@ Result<LoadReport> RunLoad(
       if (due >= end) break;
       std::this_thread::sleep_until(due);
     }
-    const std::size_t session = n % client.session_count();
+    std::size_t session = n % session_count;
+    const stream::StreamEvent* event = nullptr;
+    if (options.flow == LoadOptions::Flow::kStream) {
+      event = &events[static_cast<std::size_t>(n)];
+      const auto index = static_cast<std::size_t>(event->order_id.value() - 1);
+      session = event->kind == stream::EventKind::kAdd
+                    ? index % session_count
+                    : stream_sessions.at(index);
+    }
     FIX::Message message;
     std::string cl_ord_id =
         nonce + "-" + std::to_string(session + 1) + "-" + std::to_string(n);
@@ -255,10 +320,9 @@ Result<LoadReport> RunLoad(
                                 [&] { return state.in_flight < window; })) {
         break;
       }
-      const Action action = generator.Next(state.live.size());
-      if (action.kind == Action::Kind::kCancel) {
-        const LiveOrder target = state.live[action.live_index];
-        state.RemoveLive(target.cl_ord_id);
+      if (event != nullptr && event->kind == stream::EventKind::kCancel) {
+        const LiveOrder& target = stream_orders.at(
+            static_cast<std::size_t>(event->order_id.value() - 1));
         message = fixclient::BuildOrderCancelRequest(
             {.cl_ord_id = cl_ord_id,
              .orig_cl_ord_id = target.cl_ord_id,
@@ -266,18 +330,47 @@ Result<LoadReport> RunLoad(
              .symbol = options.symbols[target.symbol],
              .side = target.side});
         is_cancel = true;
-      } else {
+      } else if (event != nullptr) {
+        const auto [account, symbol] =
+            Placement(event->order_id.value(), options.accounts.size(),
+                      options.symbols.size());
         message = fixclient::BuildNewOrderSingle(
             {.cl_ord_id = cl_ord_id,
-             .account = options.accounts[action.account],
-             .symbol = options.symbols[action.symbol],
-             .side = action.side,
-             .qty = action.qty,
-             .price = action.price,
+             .account = options.accounts[account],
+             .symbol = options.symbols[symbol],
+             .side = event->side,
+             .qty = event->qty,
+             .price =
+                 Price(event->price.value() * generator_options.tick.value()),
              .tif = options.tif});
-        state.unconfirmed.emplace(
-            cl_ord_id,
-            LiveOrder{cl_ord_id, action.account, action.symbol, action.side});
+        stream_orders.push_back(
+            LiveOrder{cl_ord_id, account, symbol, event->side});
+        stream_sessions.push_back(session);
+      } else {
+        const Action action = generator.Next(state.live.size());
+        if (action.kind == Action::Kind::kCancel) {
+          const LiveOrder target = state.live[action.live_index];
+          state.RemoveLive(target.cl_ord_id);
+          message = fixclient::BuildOrderCancelRequest(
+              {.cl_ord_id = cl_ord_id,
+               .orig_cl_ord_id = target.cl_ord_id,
+               .account = options.accounts[target.account],
+               .symbol = options.symbols[target.symbol],
+               .side = target.side});
+          is_cancel = true;
+        } else {
+          message = fixclient::BuildNewOrderSingle(
+              {.cl_ord_id = cl_ord_id,
+               .account = options.accounts[action.account],
+               .symbol = options.symbols[action.symbol],
+               .side = action.side,
+               .qty = action.qty,
+               .price = action.price,
+               .tif = options.tif});
+          state.unconfirmed.emplace(
+              cl_ord_id,
+              LiveOrder{cl_ord_id, action.account, action.symbol, action.side});
+        }
       }
       ++state.in_flight;
       shared.pending.emplace(cl_ord_id, Pending{Clock::now(), session});

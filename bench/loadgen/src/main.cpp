@@ -154,7 +154,8 @@ int main(int argc, char** argv) {
   std::string symbols_text;
   std::string latency_csv;
   std::string plot_png;
-  std::string mid_text = "2500.00";
+  std::string mid_text = "100.00";
+  std::string flow_text = "stream";
   std::string tick_text = "0.01";
   std::string tif_text = "day";
   double duration_s = 60;
@@ -205,7 +206,20 @@ int main(int argc, char** argv) {
   app.add_option("--aggressive-pct", options.generator.aggressive_pct,
                  "share of aggressive orders, % (the rest are cancels)")
       ->capture_default_str();
-  app.add_option("--mid", mid_text, "anchor price, KZT")->capture_default_str();
+  app.add_option("--flow", flow_text,
+                 "order flow: stream (the ets-stream generator's rules) or "
+                 "generator (no book model, cancels of known-live orders)")
+      ->check(CLI::IsMember({"stream", "generator"}))
+      ->capture_default_str();
+  app.add_option("--stream-file", options.stream_file,
+                 "replay this ets-stream file (its first --count events)")
+      ->check(CLI::ExistingFile);
+  app.add_option("--target", options.stream_target,
+                 "stream generator's book-size target")
+      ->capture_default_str();
+  app.add_option("--mid", mid_text,
+                 "anchor price, KZT (stream: mid/tick ticks)")
+      ->capture_default_str();
   app.add_option("--tick", tick_text, "tick size, KZT")->capture_default_str();
   app.add_option("--tif", tif_text, "time in force of new orders: day or gtc")
       ->check(CLI::IsMember({"day", "gtc"}))
@@ -242,6 +256,12 @@ int main(int argc, char** argv) {
   if (!mid.ok()) return fail("--mid: " + mid.status().message());
   if (!tick.ok()) return fail("--tick: " + tick.status().message());
   options.generator.mid = *mid;
+  options.flow = flow_text == "generator" ? LoadOptions::Flow::kGenerator
+                                          : LoadOptions::Flow::kStream;
+  if (!options.stream_file.empty() &&
+      options.flow != LoadOptions::Flow::kStream) {
+    return fail("--stream-file needs --flow stream");
+  }
   options.generator.tick = *tick;
   options.tif = tif_text == "gtc"
                     ? carbonex::fixclient::TimeInForce::kGoodTillCancel

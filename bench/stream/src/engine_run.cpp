@@ -46,8 +46,8 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
                                 const ReplayOptions& options,
                                 std::vector<std::uint32_t>* latency_samples) {
   EngineRun run;
-  run.trades.reserve(2 * commands.size());
-  run.accepted.reserve(commands.size());
+  internal::PrepareBuffer(&run.trades, 2 * commands.size());
+  internal::PrepareBuffer(&run.accepted, commands.size());
   RecordingSink sink(&run);
   engine::EngineOptions engine_options;
   engine_options.expected_orders = options.expected_orders;

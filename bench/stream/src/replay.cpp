@@ -30,7 +30,7 @@ struct BookPass {
 Result<BookPass> RunBookPass(const Stream& stream, const ReplayOptions& options,
                              std::vector<std::uint32_t>* latency_samples) {
   BookPass pass;
-  pass.fills.reserve(MaxFills(stream));
+  internal::PrepareBuffer(&pass.fills, MaxFills(stream));
   engine::OrderBook book(options.expected_orders);
   std::vector<Fill>& fills = pass.fills;
   std::uint64_t cancel_rejects = 0;

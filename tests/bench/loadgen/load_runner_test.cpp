@@ -5,8 +5,13 @@
 #include <atomic>
 #include <catch2/catch.hpp>
 #include <cstdlib>
+#include <filesystem>
+#include <fstream>
 #include <set>
+#include <sstream>
 
+#include "carbonex/stream/generator.h"
+#include "carbonex/stream/stream.h"
 #include "fake_exchange.h"
 
 namespace carbonex::loadgen {
@@ -82,6 +87,80 @@ TEST_CASE("a bounded run gets every request acknowledged",
   CHECK(ids.size() == 400);
 }
 
+TEST_CASE("a stream file is replayed in order, cancels on the owning session",
+          "[loadgen][runner]") {
+  FakeExchange exchange({.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}}});
+  REQUIRE(exchange.Start().ok());
+  LoadOptions options = OptionsFor(exchange);
+  INFO("seed " << options.generator.seed);
+  options.window = 1;  // one request in flight: arrival order = stream order
+  options.sessions = 1;
+  options.generator.tick = Price(5);
+
+  std::ostringstream text;
+  stream::GeneratorOptions generator;
+  generator.events = 300;
+  generator.seed = options.generator.seed;
+  REQUIRE(stream::GenerateStream(generator, text).ok());
+  const auto path = std::filesystem::temp_directory_path() /
+                    ("carbonex-loadgen-stream-" +
+                     std::to_string(options.generator.seed) + ".txt");
+  {
+    std::ofstream file(path);
+    file << text.str();
+  }
+  options.stream_file = path.string();
+  options.count = 250;  // the first 250 of the file's 300 events
+  Result<LoadReport> report = RunLoad(options, {});
+  std::filesystem::remove(path);
+  INFO(report.status().message());
+  REQUIRE(report.ok());
+  CHECK(report->acked == 250);
+
+  Result<stream::Stream> expected = stream::ParseStream(text.str());
+  REQUIRE(expected.ok());
+  const std::vector<FIX::Message> received = exchange.Received();
+  REQUIRE(received.size() == 250);
+  std::vector<std::string> cl_ord_ids;  // by stream order id - 1
+  for (std::size_t i = 0; i < received.size(); ++i) {
+    const stream::StreamEvent& event = expected->events[i];
+    const FIX::Message& m = received[i];
+    if (event.kind == stream::EventKind::kAdd) {
+      REQUIRE(m.getHeader().getField(FIX::FIELD::MsgType) == "D");
+      CHECK(m.getField(FIX::FIELD::Side) ==
+            (event.side == Side::kBuy ? "1" : "2"));
+      CHECK(m.getField(FIX::FIELD::Price) ==
+            fixclient::FormatPrice(Price(event.price.value() * 5)));
+      CHECK(m.getField(FIX::FIELD::OrderQty) ==
+            std::to_string(event.qty.value()));
+      cl_ord_ids.push_back(m.getField(FIX::FIELD::ClOrdID));
+    } else {
+      REQUIRE(m.getHeader().getField(FIX::FIELD::MsgType) == "F");
+      CHECK(m.getField(FIX::FIELD::OrigClOrdID) ==
+            cl_ord_ids.at(event.order_id.value() - 1));
+    }
+  }
+}
+
+TEST_CASE("the generator flow cancels only orders it knows live",
+          "[loadgen][runner]") {
+  FakeExchange exchange(
+      {.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}}, .match = false});
+  REQUIRE(exchange.Start().ok());
+  LoadOptions options = OptionsFor(exchange);
+  options.flow = LoadOptions::Flow::kGenerator;
+  options.count = 300;
+  options.window = 4;
+  Result<LoadReport> report = RunLoad(options, {});
+  REQUIRE(report.ok());
+  CHECK(report->acked == 300);
+  CHECK(report->cancels_sent > 0);
+  // Nothing trades on a non-matching exchange, so every cancel names an
+  // order that is still resting.
+  CHECK(report->cancel_rejects == 0);
+  CHECK(report->fills == 0);
+}
+
 TEST_CASE("a paced run sends no faster than the rate", "[loadgen][runner]") {
   FakeExchange exchange({.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}}});
   REQUIRE(exchange.Start().ok());
@@ -98,7 +177,7 @@ TEST_CASE("a run stops at its duration", "[loadgen][runner]") {
   FakeExchange exchange({.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}}});
   REQUIRE(exchange.Start().ok());
   LoadOptions options = OptionsFor(exchange);
-  options.count = 1000000;
+  options.count = 5000;
   options.rate = 100;
   options.duration = 300ms;  // due times 0, 10, ..., 290 ms: 30 requests
   Result<LoadReport> report = RunLoad(options, {});

@@ -1,11 +1,15 @@
 // RunLoad: the core of carbonex-loadgen, separate from its command line so
 // that tests drive it end to end against an in-process acceptor.
 //
-// It logs N FIX sessions on (CompIDs <prefix>1 .. <prefix>N), sends the
-// OrderGenerator's flow round-robin over the sessions at a target rate with
-// at most `window` requests in flight per session, and measures for every
-// request the time from just before the send to the first reply that names
-// its ClOrdID (an ExecutionReport, or an OrderCancelReject for a cancel).
+// It logs N FIX sessions on (CompIDs <prefix>1 .. <prefix>N) and sends an
+// order flow at a target rate with at most `window` requests in flight per
+// session. The flow is an ets-stream (carbonex::stream's generator, or a
+// stream file): order k goes to session (k-1) mod N, its cancel to the same
+// session, and account and instrument are drawn per order from a hash of k;
+// prices are the stream's ticks times the tick size. Alternatively the
+// OrderGenerator's flow, round-robin over the sessions. It measures for
+// every request the time from just before the send to the first reply that
+// names its ClOrdID (an ExecutionReport, or an OrderCancelReject for a cancel).
 // It stops after `count` requests or `duration`, whichever comes first, then
 // waits up to `drain_timeout` for the replies still in flight.
 //
@@ -50,7 +54,18 @@ struct LoadOptions {
   std::chrono::milliseconds logon_timeout{10000};
   std::chrono::milliseconds drain_timeout{5000};
 
-  // seed, mix, mid and tick; accounts and symbols are set from the lists.
+  enum class Flow {
+    kStream,     // the ets-stream generator's rules, or stream_file
+    kGenerator,  // OrderGenerator (no book model; cancels of known-live orders)
+  };
+  Flow flow = Flow::kStream;
+  // kStream: replay this ets-stream file instead of generating (its first
+  // `count` events).
+  std::string stream_file;
+  std::int64_t stream_target = 8000;  // the stream generator's book target
+
+  // seed, mix, mid and tick (both flows); accounts and symbols are set from
+  // the lists. The stream's mid in ticks is mid / tick.
   GeneratorOptions generator;
 };
 
@@ -80,7 +95,8 @@ struct LoadReport {
 };
 
 // Errors: InvalidArgument for bad options (no sessions, accounts or symbols,
-// window < 1, negative rate, a bad generator option); IoError if the FIX
+// window < 1, negative rate, a bad generator option) or a stream file that
+// does not parse; IoError if the stream file cannot be read or the FIX
 // client cannot start; FailedPrecondition if a session does not log on
 // within logon_timeout (the message names the session and the Logout text).
 Result<LoadReport> RunLoad(

@@ -39,8 +39,8 @@ struct GeneratorOptions {
   std::uint64_t seed = 42;
   int passive_pct = 70;  // the rest after passive and aggressive: cancels
   int aggressive_pct = 20;
-  Price mid = Price(250000);  // 2500.00 KZT
-  Price tick = Price(1);      // 0.01 KZT
+  Price mid = Price(10000);  // 100.00 KZT: the canonical stream's 10000 ticks
+  Price tick = Price(1);     // 0.01 KZT
   std::size_t accounts = 1;
   std::size_t symbols = 1;
 };
