@@ -1378,6 +1378,10 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
   }
   if (!r.ok()) return corrupt("truncated");
   if (r.remaining() != 0) return corrupt("trailing bytes");
+  // Loading is not a change to report: open fresh market-data windows.
+  for (auto& entry : instruments_) {
+    entry.second.book.EnableLevelTracking(options_.emit_market_data);
+  }
   Status invariants = CheckInvariants();
   if (!invariants.ok()) return corrupt(invariants.message());
   return Status::Ok();

@@ -46,8 +46,8 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
                                 const ReplayOptions& options,
                                 std::vector<std::uint32_t>* latency_samples) {
   EngineRun run;
-  run.trades.reserve(2 * commands.size());
-  run.accepted.reserve(commands.size());
+  internal::PrepareBuffer(&run.trades, 2 * commands.size());
+  internal::PrepareBuffer(&run.accepted, commands.size());
   RecordingSink sink(&run);
   engine::EngineOptions engine_options;
   engine_options.expected_orders = options.expected_orders;
@@ -57,7 +57,9 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
   const engine::Command* data = commands.data();
   auto step = [&engine, data](std::size_t i) { engine.Execute(data[i]); };
   if (latency_samples == nullptr) {
-    run.seconds = TimeWhole(commands.size(), step);
+    const internal::LoopTime time = TimeWhole(commands.size(), step);
+    run.seconds = time.wall_seconds;
+    run.cpu_seconds = time.cpu_seconds;
   } else {
     TimeEach(commands.size(), step, latency_samples);
   }

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <span>
 #include <vector>
 
@@ -14,14 +15,31 @@ namespace carbonex::stream::internal {
 
 using Clock = std::chrono::steady_clock;
 
-// Runs step(i) for every i < n; returns the elapsed seconds of the loop.
+// CPU time consumed by the calling thread so far, in seconds.
+inline double ThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) +
+         static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+struct LoopTime {
+  double wall_seconds = 0;
+  double cpu_seconds = 0;  // of the calling thread
+};
+
+// Runs step(i) for every i < n; returns the elapsed wall and CPU time of the
+// loop.
 template <typename Step>
-double TimeWhole(std::size_t n, Step&& step) {
+LoopTime TimeWhole(std::size_t n, Step&& step) {
+  const double cpu_start = ThreadCpuSeconds();
   const Clock::time_point start = Clock::now();
   for (std::size_t i = 0; i < n; ++i) {
     step(i);
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  const Clock::time_point end = Clock::now();
+  return {std::chrono::duration<double>(end - start).count(),
+          ThreadCpuSeconds() - cpu_start};
 }
 
 // Runs step(i) for every i < n, timing each call on its own.
@@ -38,6 +56,15 @@ void TimeEach(std::size_t n, Step&& step, std::vector<std::uint32_t>* ns) {
     (*ns)[i] = static_cast<std::uint32_t>(
         std::clamp<std::int64_t>(elapsed, 0, UINT32_MAX));
   }
+}
+
+// Gives `buffer` room for `capacity` elements and touches that memory, so
+// that appending during a timed loop neither reallocates nor page-faults.
+template <typename T>
+void PrepareBuffer(std::vector<T>* buffer, std::size_t capacity) {
+  buffer->clear();
+  buffer->resize(capacity);
+  buffer->clear();
 }
 
 // Bids first, each side best price first; stable so FIFO order survives.

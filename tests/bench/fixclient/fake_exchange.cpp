@@ -83,7 +83,7 @@ class FakeExchange::Application : public FIX::Application {
       throw FIX::RejectLogon("Username(553) must equal SenderCompID");
     }
     if (it == options_.passwords.end() ||
-        FieldOf(message, FIX::FIELD::Password) != it->second) {
+        FieldOf(message, FIX::FIELD::Password).value_or("") != it->second) {
       throw FIX::RejectLogon("invalid password");
     }
   }

@@ -21,11 +21,7 @@ Stream Parse(const std::string& text) {
 }
 
 std::vector<ReplayMode> Modes() {
-  std::vector<ReplayMode> modes = {ReplayMode::kBook};
-#if CARBONEX_STREAM_ENGINE_MODE
-  modes.push_back(ReplayMode::kEngine);
-#endif
-  return modes;
+  return {ReplayMode::kBook, ReplayMode::kEngine};
 }
 
 ReplayReport Replay(const Stream& stream, ReplayMode mode) {

@@ -381,8 +381,11 @@ class Registry {
   // imbalance is reported in AuditReport::problems (the Status is for I/O).
   [[nodiscard]] Result<AuditReport> AuditVerify() const;
 
- private:
+  // Opaque implementation (ledger/src); declared here only so that the
+  // ledger's own source files can name it.
   class Impl;
+
+ private:
   explicit Registry(std::unique_ptr<Impl> impl);
   std::unique_ptr<Impl> impl_;
 };
