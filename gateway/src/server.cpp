@@ -22,6 +22,7 @@
 #include <deque>
 #include <filesystem>
 #include <future>
+#include <limits>
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
@@ -620,7 +621,8 @@ void Server::Impl::onLogout(const FIX::SessionID& id) {
     auto cancel = new Inbound;
     cancel->broker = slot->broker;
     engine::MassCancel mass;
-    mass.cl_ord_id = ClientOrderId("cancel-on-disconnect");
+    // No ClOrdID: each report names the order itself (FIX q requests always
+    // carry one, so an empty id marks cancel-on-disconnect).
     mass.scope = engine::MassCancelScope::kBroker;
     mass.day_orders_only = true;
     cancel->body = mass;
@@ -861,7 +863,11 @@ void Server::Impl::ProcessBatch(const std::vector<Inbound*>& batch) {
             mark.depths.push_back(
                 instrument == nullptr
                     ? engine::DepthSnapshot{}
-                    : engine_->Depth(instrument->id, item->md->depth));
+                    : engine_->Depth(
+                          instrument->id,
+                          item->md->depth == 0
+                              ? std::numeric_limits<std::size_t>::max()
+                              : item->md->depth));
           }
         }
         marks_.push_back(std::move(mark));
