@@ -5,6 +5,7 @@
 #include <cstring>
 #include <limits>
 #include <map>
+#include <memory>
 #include <set>
 #include <string>
 #include <tuple>
@@ -42,6 +43,12 @@ constexpr std::int64_t kMaxPrice = std::int64_t{1} << 40;
 // instruments would be a guess; books start at this size and grow by
 // doubling (amortised, never per order once at peak).
 constexpr std::size_t kMaxBookReserve = std::size_t{1} << 16;
+
+// price × qty stays within int64 (both already positive).
+bool NotionalFits(Price price, Quantity qty) {
+  return price.value() <=
+         std::numeric_limits<std::int64_t>::max() / qty.value();
+}
 
 bool ValidSide(Side side) { return side == Side::kBuy || side == Side::kSell; }
 bool ValidType(OrderType t) {
@@ -127,6 +134,36 @@ class Reader {
   bool ok_ = true;
 };
 
+// Stable, chunked storage: grows a chunk at a time, never moves elements
+// (so growth costs no copying and references stay valid).
+template <typename T>
+class ChunkedVector {
+ public:
+  static constexpr std::size_t kChunkBits = 12;
+  static constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
+
+  T& operator[](std::size_t i) {
+    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+  }
+  const T& operator[](std::size_t i) const {
+    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+  }
+  [[nodiscard]] std::size_t size() const { return size_; }
+  // Reserves the chunk table only; chunks are allocated as they fill (one
+  // allocation per kChunk elements).
+  void reserve(std::size_t n) { chunks_.reserve((n + kChunk - 1) / kChunk); }
+  T& emplace_back() {
+    if (size_ == chunks_.size() * kChunk) {
+      chunks_.push_back(std::make_unique<T[]>(kChunk));
+    }
+    return (*this)[size_++];
+  }
+
+ private:
+  std::vector<std::unique_ptr<T[]>> chunks_;
+  std::size_t size_ = 0;
+};
+
 }  // namespace
 
 class Engine::Impl {
@@ -185,9 +222,14 @@ class Engine::Impl {
   struct Record {
     OrderView view;
     bool in_use = false;
-    bool live = false;     // resting in the book (or being executed)
-    bool indexed = false;  // cl_index_ maps its (broker, ClOrdID) to it
+    bool live = false;       // resting in the book (or being executed)
+    bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
+    std::uint32_t slot = 0;  // own position in records_
     std::uint32_t next_free = IdMap::kNotFound;
+    // With risk checks, the order's account and position (std::map nodes
+    // never move), bound while the order is live.
+    Account* acc = nullptr;
+    Position* pos = nullptr;
   };
 
   // ---- helpers ----
@@ -267,8 +309,13 @@ class Engine::Impl {
   Record* Lookup(BrokerId broker, const std::optional<OrderId>& order_id,
                  const ClientOrderId& cl);
 
-  void ReserveFor(const OrderView& v);
-  void ReleaseFor(const OrderView& v, Quantity qty);
+  void Bind(Record& rec) {
+    if (!options_.risk_checks) return;
+    rec.acc = &accounts_.at(rec.view.account.value());
+    rec.pos = &rec.acc->positions[rec.view.instrument.value()];
+  }
+  void ReserveFor(const Record& rec);
+  void ReleaseFor(const Record& rec, Quantity qty);
   void OnFill(std::uint32_t taker_slot, Instrument& ins, const BookFill& fill);
   // Matches a live order as taker, then rests or cancels its remainder.
   void Execute(std::uint32_t slot, Instrument& ins, std::optional<Cash> budget);
@@ -299,7 +346,7 @@ class Engine::Impl {
   std::map<std::uint32_t, Account> accounts_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> entitlements_;
 
-  std::vector<Record> records_;
+  ChunkedVector<Record> records_;
   std::uint32_t free_record_ = IdMap::kNotFound;
   IdMap record_map_;
   ClientOrderIndex cl_index_;
@@ -412,6 +459,7 @@ std::uint32_t Engine::Impl::AllocRecord() {
   }
   records_[slot] = Record{};
   records_[slot].in_use = true;
+  records_[slot].slot = slot;
   return slot;
 }
 
@@ -460,10 +508,11 @@ Engine::Impl::Record* Engine::Impl::Lookup(
 // ---------------------------------------------------------------------------
 // Reservations and settlement
 
-void Engine::Impl::ReserveFor(const OrderView& v) {
+void Engine::Impl::ReserveFor(const Record& rec) {
   if (!options_.risk_checks) return;
-  Account& acc = accounts_.at(v.account.value());
-  Position& pos = acc.positions[v.instrument.value()];
+  const OrderView& v = rec.view;
+  Account& acc = *rec.acc;
+  Position& pos = *rec.pos;
   if (v.side == Side::kSell) {
     pos.reserved += v.leaves_qty;
   } else {
@@ -474,10 +523,11 @@ void Engine::Impl::ReserveFor(const OrderView& v) {
   }
 }
 
-void Engine::Impl::ReleaseFor(const OrderView& v, Quantity qty) {
+void Engine::Impl::ReleaseFor(const Record& rec, Quantity qty) {
   if (!options_.risk_checks || qty.value() == 0) return;
-  Account& acc = accounts_.at(v.account.value());
-  Position& pos = acc.positions[v.instrument.value()];
+  const OrderView& v = rec.view;
+  Account& acc = *rec.acc;
+  Position& pos = *rec.pos;
   if (v.side == Side::kSell) {
     pos.reserved -= qty;
   } else {
@@ -503,17 +553,17 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
                                          : OrderStatus::kPartiallyFilled;
     if (v.leaves_qty.value() == 0) rec->live = false;
   }
-  const OrderView& buy =
-      taker.view.side == Side::kBuy ? taker.view : maker.view;
-  const OrderView& sell =
-      taker.view.side == Side::kBuy ? maker.view : taker.view;
+  const Record& buy_rec = taker.view.side == Side::kBuy ? taker : maker;
+  const Record& sell_rec = taker.view.side == Side::kBuy ? maker : taker;
+  const OrderView& buy = buy_rec.view;
+  const OrderView& sell = sell_rec.view;
   if (options_.risk_checks) {
     // Delivery versus payment at the trade price; the buyer's reservation
     // at its limit price is released for the filled part.
-    Account& buyer = accounts_.at(buy.account.value());
-    Account& seller = accounts_.at(sell.account.value());
-    Position& buyer_pos = buyer.positions[ins.id.value()];
-    Position& seller_pos = seller.positions[ins.id.value()];
+    Account& buyer = *buy_rec.acc;
+    Account& seller = *sell_rec.acc;
+    Position& buyer_pos = *buy_rec.pos;
+    Position& seller_pos = *sell_rec.pos;
     buyer.cash_held -= notional;
     if (buy.type == OrderType::kLimit) {
       buyer.cash_reserved -= Notional(*buy.price, fill.qty);
@@ -534,7 +584,7 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
 void Engine::Impl::Finish(Record& rec, Instrument& ins, OrderStatus status) {
   OrderView& v = rec.view;
   if (ins.book.Cancel(v.order_id)) Touch(ins);
-  ReleaseFor(v, v.leaves_qty);
+  ReleaseFor(rec, v.leaves_qty);
   v.leaves_qty = Quantity{0};
   v.status = status;
   rec.live = false;
@@ -642,6 +692,9 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (c.qty.value() <= 0 || c.qty > ins->max_order_qty) {
     return reject(RejectReason::kBadQuantity);
   }
+  if (c.price && !NotionalFits(*c.price, c.qty)) {
+    return reject(RejectReason::kBadPrice);
+  }
   // Book state.
   if (ins->status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed);
@@ -697,7 +750,8 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   rec.live = true;
   record_map_.Insert(v.order_id.value(), slot);
   IndexClOrdId(slot);
-  ReserveFor(v);
+  Bind(rec);
+  ReserveFor(rec);
   Emit(OrderAccepted{v});
   Execute(slot, *ins, budget);
 }
@@ -716,7 +770,7 @@ void Engine::Impl::Handle(const CancelOrder& c) {
     return reject(RejectReason::kUnknownOrder, nullptr);
   }
   if (!rec->live) return reject(RejectReason::kTooLateToCancel, rec);
-  const auto slot = static_cast<std::uint32_t>(rec - records_.data());
+  const std::uint32_t slot = rec->slot;
   CancelLive(slot, *FindInstrument(rec->view.instrument),
              CancelReason::kRequested, c.cl_ord_id);
 }
@@ -734,7 +788,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
       found->view.instrument != c.instrument || found->view.side != c.side) {
     return reject(RejectReason::kUnknownOrder, nullptr);
   }
-  const auto slot = static_cast<std::uint32_t>(found - records_.data());
+  const std::uint32_t slot = found->slot;
   Record& rec = *found;
   OrderView& v = rec.view;
   if (v.type != OrderType::kLimit) {
@@ -742,7 +796,6 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   }
   if (!rec.live) return reject(RejectReason::kTooLateToCancel, &rec);
   Instrument& ins = *FindInstrument(v.instrument);
-  Account& acc = accounts_.at(v.account.value());
   if (ins.status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed, &rec);
   }
@@ -753,14 +806,18 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   if (c.qty.value() <= 0 || c.qty > ins.max_order_qty) {
     return reject(RejectReason::kBadQuantity, &rec);
   }
+  if (!NotionalFits(c.price, c.qty)) {
+    return reject(RejectReason::kBadPrice, &rec);
+  }
   if (c.qty < v.cum_qty) return reject(RejectReason::kReplaceBelowFilled, &rec);
-  if (!(c.cl_ord_id == v.cl_ord_id) && LiveClOrdId(broker, c.cl_ord_id)) {
+  if (!(c.cl_ord_id == v.cl_ord_id) && LiveClOrdId(v.broker, c.cl_ord_id)) {
     return reject(RejectReason::kDuplicateClientOrderId, &rec);
   }
   const Quantity old_leaves = v.leaves_qty;
   const Quantity new_leaves = c.qty - v.cum_qty;
   if (options_.risk_checks) {
-    const Position pos = PositionOrZero(acc, v.instrument);
+    const Account& acc = *rec.acc;
+    const Position& pos = *rec.pos;
     const Quantity more = new_leaves - old_leaves;
     if (v.side == Side::kSell) {
       if (more.value() > 0 && pos.held - pos.reserved < more) {
@@ -783,7 +840,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   // does not grow.
   const bool keep = c.price == *v.price && c.qty <= v.order_qty;
   const ClientOrderId orig = v.cl_ord_id;
-  ReleaseFor(v, old_leaves);
+  ReleaseFor(rec, old_leaves);
   if (!c.cl_ord_id.empty() && !(c.cl_ord_id == v.cl_ord_id)) {
     if (rec.indexed) UnindexClOrdId(slot);
     v.cl_ord_id = c.cl_ord_id;
@@ -792,7 +849,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   v.price = c.price;
   v.order_qty = c.qty;
   v.leaves_qty = new_leaves;
-  ReserveFor(v);
+  ReserveFor(rec);
   if (new_leaves.value() == 0) {
     // Lowered to exactly the filled quantity: nothing is left open.
     if (ins.book.Cancel(v.order_id)) Touch(ins);
@@ -842,7 +899,8 @@ void Engine::Impl::Handle(const MassCancel& c) {
       return done(0, RejectReason::kBadCommand);
   }
   scratch_.clear();
-  for (const Record& rec : records_) {
+  for (std::size_t slot = 0; slot < records_.size(); ++slot) {
+    const Record& rec = records_[slot];
     if (!rec.in_use || !rec.live) continue;
     const OrderView& v = rec.view;
     if (broker != kOperatorBroker && v.broker != broker) continue;
@@ -875,7 +933,8 @@ void Engine::Impl::Handle(const QueryOrderStatus& c) {
 
 void Engine::Impl::Handle(const ExpireDayOrders& /*c*/) {
   scratch_.clear();
-  for (const Record& rec : records_) {
+  for (std::size_t slot = 0; slot < records_.size(); ++slot) {
+    const Record& rec = records_[slot];
     if (rec.in_use && rec.live && rec.view.tif == TimeInForce::kDay) {
       scratch_.push_back(rec.view.order_id.value());
     }
@@ -1347,6 +1406,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     v.status = static_cast<OrderStatus>(r.U8());
     const std::uint8_t flags = r.U8();
     rec.live = (flags & 1U) != 0;
+    if (rec.live && FindAccount(v.account) != nullptr) Bind(rec);
     if (!ValidSide(v.side) || !ValidType(v.type) || !ValidTif(v.tif) ||
         FindInstrument(v.instrument) == nullptr ||
         FindAccount(v.account) == nullptr ||

@@ -21,9 +21,13 @@ Int128 RoundHalfUp(Int128 value, Int128 divisor) {
 }
 
 bool PrintableId(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
+  if (s.empty() || s.size() > 64) {
+    return false;
+  }
   for (char c : s) {
-    if (c <= ' ' || c > '~' || c == ',') return false;
+    if (c <= ' ' || c > '~' || c == ',') {
+      return false;
+    }
   }
   return true;
 }
@@ -36,22 +40,26 @@ Status ComputeEmissions(std::string_view csv, std::string_view file_name,
   out->total_t = 0;
   CsvTable table;
   Status s = CsvTable::Parse(csv, file_name, &table);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   s = table.RequireColumns({"installation_id", "source_stream", "gas",
                             "activity_data", "activity_unit", "emission_factor",
                             "oxidation_factor"});
-  if (!s.ok()) return s;
-  if (table.rows().empty()) {
+  if (!s.ok()) {
+    return s;
+  }
+  if (table.Rows().empty()) {
     return Status::InvalidArgument(std::string(file_name) +
                                    ": no emission lines");
   }
-  if (table.rows().size() > kMaxLines) {
+  if (table.Rows().size() > kMaxLines) {
     return Status::InvalidArgument(std::string(file_name) + ": more than " +
                                    std::to_string(kMaxLines) + " lines");
   }
   std::set<std::tuple<std::string, std::string, std::string>> seen;
   Int128 total = 0;
-  for (const CsvRecord& row : table.rows()) {
+  for (const CsvRecord& row : table.Rows()) {
     EmissionsLine line;
     line.csv_line = row.line;
     line.installation = table.Field(row, "installation_id");
@@ -79,8 +87,9 @@ Status ComputeEmissions(std::string_view csv, std::string_view file_name,
                          "duplicate installation, source stream and gas");
     }
     auto ad = ParseFixed(table.Field(row, "activity_data"), 3);
-    if (!ad.ok())
+    if (!ad.ok()) {
       return table.Error(row, "activity_data", ad.status().message());
+    }
     if (*ad > kMaxActivityMilli) {
       return table.Error(row, "activity_data", "above 10^12");
     }

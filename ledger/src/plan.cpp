@@ -26,11 +26,11 @@ struct PlanCompany {
 Status YearColumns(const CsvTable& t, std::string_view prefix,
                    std::vector<int>* years) {
   years->clear();
-  for (const std::string& col : t.header()) {
+  for (const std::string& col : t.Header()) {
     if (col.size() == prefix.size() + 4 && col.starts_with(prefix)) {
       auto y = ParseYear(std::string_view(col).substr(prefix.size()));
       if (!y.ok()) {
-        return Status::InvalidArgument(t.file_name() + " line 1: column '" +
+        return Status::InvalidArgument(t.FileName() + " line 1: column '" +
                                        col + "': " + y.status().message());
       }
       years->push_back(*y);
@@ -46,8 +46,12 @@ Status ParseCapField(const CsvTable& t, const CsvRecord& row,
     return t.Error(row, col, "negative value '" + text + "'");
   }
   auto v = ParseFixed(text, 0);
-  if (!v.ok()) return t.Error(row, col, v.status().message());
-  if (*v > kMaxCap) return t.Error(row, col, "above 10^12 t");
+  if (!v.ok()) {
+    return t.Error(row, col, v.status().message());
+  }
+  if (*v > kMaxCap) {
+    return t.Error(row, col, "above 10^12 t");
+  }
   *out = *v;
   return Status::Ok();
 }
@@ -55,8 +59,12 @@ Status ParseCapField(const CsvTable& t, const CsvRecord& row,
 Status RequireText(const CsvTable& t, const CsvRecord& row,
                    const std::string& col, std::size_t max) {
   const std::string& text = t.Field(row, col);
-  if (text.empty()) return t.Error(row, col, "missing value");
-  if (text.size() > max) return t.Error(row, col, "value too long");
+  if (text.empty()) {
+    return t.Error(row, col, "missing value");
+  }
+  if (text.size() > max) {
+    return t.Error(row, col, "value too long");
+  }
   for (char c : text) {
     if (static_cast<unsigned char>(c) < 0x20) {
       return t.Error(row, col, "control character in value");
@@ -82,40 +90,50 @@ Result<PlanImportSummary> Registry::ImportPlan(
   // ---- Validate the companies file ----
   CsvTable table;
   Status s = CsvTable::Parse(companies_csv, companies_name, &table);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   s = table.RequireColumns({"company_id", "name", "legal_form", "bin",
                             "registry_account", "sector", "sector_name",
                             "region", "installation_count", "allocation_method",
                             "cap_total", "synthetic"});
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::vector<int> years;
   s = YearColumns(table, "cap_", &years);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (years.empty()) {
-    return Status::InvalidArgument(table.file_name() +
+    return Status::InvalidArgument(table.FileName() +
                                    " line 1: no cap_<year> column");
   }
   std::vector<int> ve_years;
   s = YearColumns(table, "ve_", &ve_years);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (options.with_emissions && ve_years.empty()) {
-    return Status::InvalidArgument(table.file_name() +
+    return Status::InvalidArgument(table.FileName() +
                                    " line 1: --with-emissions needs ve_<year> "
                                    "columns");
   }
-  if (table.rows().empty()) {
-    return Status::InvalidArgument(table.file_name() + ": no companies");
+  if (table.Rows().empty()) {
+    return Status::InvalidArgument(table.FileName() + ": no companies");
   }
   std::vector<PlanCompany> plan;
   std::map<std::string, std::size_t> by_id;
-  for (const CsvRecord& row : table.rows()) {
+  for (const CsvRecord& row : table.Rows()) {
     PlanCompany pc;
     pc.row = &row;
     for (const char* col :
          {"company_id", "name", "legal_form", "bin", "registry_account",
           "sector", "sector_name", "region", "allocation_method"}) {
       s = RequireText(table, row, col, 200);
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        return s;
+      }
     }
     CompanySpec& c = pc.spec;
     c.id = table.Field(row, "company_id");
@@ -144,18 +162,24 @@ Result<PlanImportSummary> Registry::ImportPlan(
     c.region = table.Field(row, "region");
     c.allocation_method = table.Field(row, "allocation_method");
     s = ParseCapField(table, row, "installation_count", &pc.installation_count);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     std::int64_t sum = 0;
     for (int y : years) {
       std::int64_t cap = 0;
       s = ParseCapField(table, row, "cap_" + std::to_string(y), &cap);
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        return s;
+      }
       pc.caps[y] = cap;
       sum += cap;
     }
     std::int64_t total = 0;
     s = ParseCapField(table, row, "cap_total", &total);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (total != sum) {
       return table.Error(row, "cap_total",
                          std::to_string(total) + " is not the sum of the " +
@@ -164,10 +188,14 @@ Result<PlanImportSummary> Registry::ImportPlan(
     if (options.with_emissions) {
       for (int y : ve_years) {
         const std::string col = "ve_" + std::to_string(y);
-        if (table.Field(row, col).empty()) continue;  // no report that year
+        if (table.Field(row, col).empty()) {
+          continue;  // no report that year
+        }
         std::int64_t ve = 0;
         s = ParseCapField(table, row, col, &ve);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          return s;
+        }
         pc.verified[y] = ve;
       }
     }
@@ -184,27 +212,35 @@ Result<PlanImportSummary> Registry::ImportPlan(
   if (!installations_csv.empty()) {
     CsvTable it;
     s = CsvTable::Parse(installations_csv, installations_name, &it);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     s = it.RequireColumns(
         {"installation_id", "company_id", "kind", "sector", "region"});
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     std::vector<int> inst_years;
     s = YearColumns(it, "cap_", &inst_years);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (inst_years != years) {
       return Status::InvalidArgument(
-          it.file_name() + " line 1: the cap_<year> columns differ from " +
+          it.FileName() + " line 1: the cap_<year> columns differ from " +
           std::string(companies_name) + "'s");
     }
     std::set<std::string> ids;
     std::map<std::string, std::map<int, std::int64_t>> sums;
     std::map<std::string, std::int64_t> counts;
     std::map<std::string, const CsvRecord*> last_row;
-    for (const CsvRecord& row : it.rows()) {
+    for (const CsvRecord& row : it.Rows()) {
       for (const char* col :
            {"installation_id", "company_id", "kind", "sector", "region"}) {
         s = RequireText(it, row, col, 64);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          return s;
+        }
       }
       InstallationRec rec;
       rec.id = it.Field(row, "installation_id");
@@ -227,7 +263,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
       for (int y : years) {
         std::int64_t cap = 0;
         s = ParseCapField(it, row, "cap_" + std::to_string(y), &cap);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          return s;
+        }
         rec.caps.emplace_back(y, cap);
         sums[company][y] += cap;
       }
@@ -242,10 +280,10 @@ Result<PlanImportSummary> Registry::ImportPlan(
         if (sum != pc.caps.at(y)) {
           const std::string where =
               last_row.count(pc.spec.id) != 0
-                  ? it.file_name() + " line " +
+                  ? it.FileName() + " line " +
                         std::to_string(last_row[pc.spec.id]->line) +
                         ", column 'cap_" + std::to_string(y) + "'"
-                  : it.file_name();
+                  : it.FileName();
           return Status::InvalidArgument(
               where + ": installation caps of '" + pc.spec.id + "' for " +
               std::to_string(y) + " sum to " + std::to_string(sum) +
@@ -255,7 +293,7 @@ Result<PlanImportSummary> Registry::ImportPlan(
       if (counts[pc.spec.id] != pc.installation_count) {
         return table.Error(*pc.row, "installation_count",
                            std::to_string(pc.installation_count) + " but " +
-                               it.file_name() + " lists " +
+                               it.FileName() + " lists " +
                                std::to_string(counts[pc.spec.id]));
       }
     }
@@ -285,13 +323,17 @@ Result<PlanImportSummary> Registry::ImportPlan(
           } else if (st.code() == StatusCode::kNotFound) {
             std::uint32_t id = 0;
             st = im.NextId(txn, kInstrumentsDb, &id);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             info = InstrumentInfo{
                 InstrumentId(id),
                 InstrumentSpec{symbol, InstrumentKind::kAllowance, y, Price(1),
                                Quantity(1'000'000)}};
             st = im.PutInstrument(txn, info);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             ++summary.instruments_created;
             changed = true;
           } else {
@@ -317,11 +359,15 @@ Result<PlanImportSummary> Registry::ImportPlan(
           } else if (st.code() == StatusCode::kNotFound) {
             std::uint32_t id = 0;
             st = im.NextId(txn, kAccountsDb, &id);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             existing.account = AccountId(id);
             existing.spec = pc.spec;
             st = im.PutAccount(txn, existing);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             ++summary.companies_created;
             changed = true;
           } else {
@@ -332,7 +378,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
           for (const auto& [year, cap] : pc.caps) {
             std::optional<std::int64_t> old;
             st = im.GetCap(txn, account, year, &old);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             if (old && *old != cap) {
               return table.Error(*pc.row, "cap_" + std::to_string(year),
                                  "'" + pc.spec.id + "' already has cap " +
@@ -342,8 +390,10 @@ Result<PlanImportSummary> Registry::ImportPlan(
             if (!old) {
               st = txn.Put(im.dbi_[kCapsDb],
                            Impl::YearKey(account.value(), year),
-                           ValueWriter(RecordType::kCap).I64(cap).str());
-              if (!st.ok()) return st;
+                           ValueWriter(RecordType::kCap).I64(cap).Encoded());
+              if (!st.ok()) {
+                return st;
+              }
               changed = true;
             }
             // The free allocation, issued once per company and year.
@@ -351,21 +401,31 @@ Result<PlanImportSummary> Registry::ImportPlan(
             std::string_view v;
             bool found = false;
             st = txn.Get(im.dbi_[kAllocationsDb], akey, &v, &found);
-            if (!st.ok()) return st;
-            if (found || cap == 0) continue;
+            if (!st.ok()) {
+              return st;
+            }
+            if (found || cap == 0) {
+              continue;
+            }
             const InstrumentId inst = quota.at(year);
             st = txn.Put(im.dbi_[kAllocationsDb], akey,
                          ValueWriter(RecordType::kAllocation)
                              .I64(cap)
                              .U32(inst.value())
-                             .str());
-            if (!st.ok()) return st;
+                             .Encoded());
+            if (!st.ok()) {
+              return st;
+            }
             Balance b;
             st = im.GetHolding(txn, account, inst, &b);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             b.held += cap;
             st = im.PutHolding(txn, account, inst, b);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             issued_per_instrument[inst.value()] += cap;
             ++summary.allocations_issued;
             summary.units_issued += Quantity(cap);
@@ -374,7 +434,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
         }
         for (const auto& [inst, qty] : issued_per_instrument) {
           Status st = im.AddTotal(ctx, TotalKind::kIssued, inst, qty);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
         }
         for (std::size_t i = 0; i < installations.size(); ++i) {
           InstallationRec& rec = installations[i];
@@ -382,7 +444,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
           InstallationRec old;
           bool found = false;
           Status st = im.GetInstallation(txn, rec.id, &old, &found);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           if (found) {
             if (old.account != rec.account || old.kind != rec.kind ||
                 old.sector != rec.sector || old.region != rec.region ||
@@ -394,7 +458,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
             continue;
           }
           st = im.PutInstallation(txn, rec);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           ++summary.installations_loaded;
           changed = true;
         }
@@ -404,7 +470,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
             for (const auto& [year, ve] : pc.verified) {
               std::vector<EmissionsRec> recs;
               Status st = im.LoadEmissions(txn, account, year, &recs);
-              if (!st.ok()) return st;
+              if (!st.ok()) {
+                return st;
+              }
               if (!recs.empty()) {
                 const EmissionsReportView& first = recs.front().view;
                 if (recs.size() == 1 && first.source == "plan" &&
@@ -427,13 +495,17 @@ Result<PlanImportSummary> Registry::ImportPlan(
               rec.submitted_ns = NowNanos();
               rec.decided_ns = rec.submitted_ns;
               st = im.PutEmissions(txn, account, rec);
-              if (!st.ok()) return st;
+              if (!st.ok()) {
+                return st;
+              }
               ++summary.emissions_loaded;
               changed = true;
             }
           }
         }
-        if (!changed) return Status::Ok();
+        if (!changed) {
+          return Status::Ok();
+        }
         *args =
             "{\"companies_created\":" +
             std::to_string(summary.companies_created) +
@@ -447,7 +519,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
             ",\"emissions\":" + std::to_string(summary.emissions_loaded) + "}";
         return Status::Ok();
       });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return summary;
 }
 

@@ -376,6 +376,11 @@ TEST_CASE("Every PlaceOrder reject reason", "[engine][reject]") {
   reject("place cl=A acct=10 side=buy px=1 qty=-1", "bad_quantity");
   reject("place cl=A acct=10 inst=2 side=buy px=5 qty=101", "bad_quantity");
   reject("place cl=A acct=10 side=bad px=1 qty=1", "bad_command");
+  // Prices above 2^40 tiyn, and price × quantity beyond int64, are refused.
+  reject("place cl=A acct=10 side=buy px=1099511627777 qty=1", "bad_price");
+  h.Run("add_instrument inst=3 max=2000000000");
+  reject("place cl=A acct=10 inst=3 side=buy px=1099511627776 qty=2000000000",
+         "bad_price");
   h.Run("place cl=A acct=10 side=buy px=1 qty=1");
   reject("place cl=A acct=10 side=buy px=1 qty=1", "duplicate_cl_ord_id");
   // Another broker may use the same ClOrdID.

@@ -15,8 +15,9 @@
 // ordered per side in a sorted vector (best level at the back); OrderId →
 // node is an open-addressing IdMap. Nothing is allocated per order once the
 // pools have reached the book's peak size (reserved up front from
-// `expected_orders`). A resting order costs a 48-byte node plus 32 bytes of
-// IdMap at worst (50% load): ≤ 80 bytes.
+// `expected_orders`). A resting order costs a 40-byte node plus 32-64 bytes
+// of IdMap (16-byte entries, 25-50% load once the table has grown to fit):
+// at most 104 bytes, plus 48 bytes per price level.
 //
 // Complexity: Cancel and ReduceOpen are O(1) (plus O(log L) to drop a level
 // that became empty, L = levels on that side); resting at an existing level
@@ -180,7 +181,7 @@ class OrderBook {
  private:
   static constexpr std::uint32_t kNil = 0xFFFF'FFFFU;
 
-  struct Node {  // 48 bytes
+  struct Node {  // 40 bytes
     OrderId id;
     Price price;
     Quantity open;
