@@ -4,9 +4,9 @@
 // very same bytes (the format has one encoding per command).
 //
 //   build/bin/journal_decoder_fuzz tests/fuzz/corpus/journal -max_total_time=60
+#include <algorithm>
 #include <cstddef>
 #include <cstdint>
-#include <algorithm>
 #include <cstdlib>
 #include <span>
 #include <vector>

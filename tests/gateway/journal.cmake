@@ -8,22 +8,7 @@ foreach(name command_codec journal)
   endif()
 endforeach()
 
-# libFuzzer target for the payload decoder; seed corpus in
-# tests/fuzz/corpus/journal/. The codec is compiled into the target so that
-# it carries the fuzzer's coverage instrumentation.
-if(CARBONEX_FUZZ)
-  add_executable(journal_decoder_fuzz
-    ${CMAKE_CURRENT_LIST_DIR}/../fuzz/journal_decoder_fuzz.cpp
-    ${PROJECT_SOURCE_DIR}/gateway/src/command_codec.cpp)
-  target_include_directories(journal_decoder_fuzz PRIVATE
-    ${PROJECT_SOURCE_DIR}/gateway/include)
-  target_link_libraries(journal_decoder_fuzz PRIVATE carbonex::engine)
-  target_compile_options(journal_decoder_fuzz PRIVATE
-    -fsanitize=fuzzer,address,undefined)
-  target_link_options(journal_decoder_fuzz PRIVATE
-    -fsanitize=fuzzer,address,undefined)
-  carbonex_set_warnings(journal_decoder_fuzz)
-endif()
+# The payload decoder's fuzz target is in tests/fuzz/CMakeLists.txt.
 
 # carbonex-replay --journal end to end (needs the stream tools).
 if(TARGET carbonex-replay AND TARGET carbonex-journal-from-stream)
