@@ -3,7 +3,7 @@
 // Status rather than crash, and whatever it accepts must encode back to the
 // very same bytes (the format has one encoding per command).
 //
-//   build/bin/journal_decoder_fuzz tests/fuzz/corpus/journal -max_total_time=60
+//   scripts/fuzz 60 journal_decoder_fuzz
 #include <algorithm>
 #include <cstddef>
 #include <cstdint>
