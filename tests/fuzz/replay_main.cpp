@@ -2,12 +2,11 @@
 // inputs (tests/fuzz/CMakeLists.txt), so that the default test run keeps
 // every input that once crashed a target, without libFuzzer.
 //
-// CARBONEX_FUZZ_DIRS is a ';'-separated list of directories; a missing
+// CARBONEX_FUZZ_DIRS is a '|'-separated list of directories; a missing
 // directory is skipped, but at least one input must exist in all. A target
 // reports a finding by crashing (abort, a sanitizer report), exactly as under
 // libFuzzer; the name of each input is printed before it runs so that the
 // test's output names the culprit.
-#define CATCH_CONFIG_MAIN
 #include <algorithm>
 #include <catch2/catch.hpp>
 #include <cstddef>
@@ -29,7 +28,7 @@ std::vector<std::filesystem::path> Inputs() {
   std::string dirs = CARBONEX_FUZZ_DIRS;
   std::size_t start = 0;
   while (start <= dirs.size()) {
-    std::size_t end = dirs.find(';', start);
+    std::size_t end = dirs.find('|', start);
     if (end == std::string::npos) {
       end = dirs.size();
     }
