@@ -31,8 +31,8 @@ std::vector<Command> SetupCommands(const carbonex::AccountState& state) {
   auto add = [&out](carbonex::engine::CommandBody body) {
     Command cmd;
     cmd.header.broker = carbonex::engine::kOperatorBroker;
-    cmd.body = std::move(body);
-    out.push_back(std::move(cmd));
+    cmd.body = body;
+    out.push_back(cmd);
   };
   for (const auto& ins : state.instruments) {
     add(carbonex::engine::AddInstrument{ins.id, ins.tick, ins.max_order_qty,

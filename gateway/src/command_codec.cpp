@@ -216,19 +216,19 @@ class Reader {
       error_ = std::move(why);
     }
   }
-  [[nodiscard]] bool failed() const { return !error_.empty(); }
-  [[nodiscard]] const std::string& error() const { return error_; }
-  [[nodiscard]] std::size_t remaining() const { return bytes_.size() - pos_; }
-  [[nodiscard]] std::size_t pos() const { return pos_; }
+  [[nodiscard]] bool Failed() const { return !error_.empty(); }
+  [[nodiscard]] const std::string& Error() const { return error_; }
+  [[nodiscard]] std::size_t Remaining() const { return bytes_.size() - pos_; }
+  [[nodiscard]] std::size_t Pos() const { return pos_; }
 
  private:
   bool Need(std::size_t n) {
-    if (failed()) {
+    if (Failed()) {
       return false;
     }
-    if (remaining() < n) {
+    if (Remaining() < n) {
       Fail("truncated at byte " + std::to_string(pos_) + " (need " +
-           std::to_string(n) + " more, have " + std::to_string(remaining()) +
+           std::to_string(n) + " more, have " + std::to_string(Remaining()) +
            ")");
       return false;
     }
@@ -441,8 +441,8 @@ Result<Command> DecodeCommand(std::span<const std::uint8_t> bytes) {
   Reader r(bytes);
   const std::uint8_t type = r.U8();
   const std::uint8_t version = r.U8();
-  if (r.failed()) {
-    return Status::Corruption("command payload: " + r.error());
+  if (r.Failed()) {
+    return Status::Corruption("command payload: " + r.Error());
   }
   if (version == 0 || version > kCommandCodecVersion) {
     return Status::Corruption("command payload: unknown version " +
@@ -496,14 +496,14 @@ Result<Command> DecodeCommand(std::span<const std::uint8_t> bytes) {
       return Status::Corruption("command payload: unknown record type " +
                                 std::to_string(type));
   }
-  if (r.failed()) {
+  if (r.Failed()) {
     return Status::Corruption("command payload (record type " +
-                              std::to_string(type) + "): " + r.error());
+                              std::to_string(type) + "): " + r.Error());
   }
-  if (r.remaining() != 0) {
+  if (r.Remaining() != 0) {
     return Status::Corruption("command payload (record type " +
                               std::to_string(type) +
-                              "): " + std::to_string(r.remaining()) +
+                              "): " + std::to_string(r.Remaining()) +
                               " bytes left over after the last field");
   }
   return cmd;

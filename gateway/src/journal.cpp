@@ -240,7 +240,7 @@ class SegmentFile {
   }
 
   [[nodiscard]] std::uint64_t size() const { return size_; }
-  [[nodiscard]] const std::string& path() const { return path_; }
+  [[nodiscard]] const std::string& Path() const { return path_; }
 
   // Bytes [offset, offset + n). Precondition: offset + n <= size(). The span
   // stays valid until the next Read.
@@ -468,17 +468,17 @@ class SegmentCursor {
     ++records_;
     last_seq_ = seq;
     offset_ = frame->next;
-    return std::optional<engine::Command>(std::move(*cmd));
+    return std::optional<engine::Command>(*cmd);
   }
 
-  [[nodiscard]] const JournalSegment& segment() const { return segment_; }
-  [[nodiscard]] bool torn_header() const { return torn_header_; }
-  [[nodiscard]] std::uint64_t torn_bytes() const { return torn_bytes_; }
-  [[nodiscard]] const std::string& torn_why() const { return torn_why_; }
+  [[nodiscard]] const JournalSegment& Segment() const { return segment_; }
+  [[nodiscard]] bool TornHeader() const { return torn_header_; }
+  [[nodiscard]] std::uint64_t TornBytes() const { return torn_bytes_; }
+  [[nodiscard]] const std::string& TornWhy() const { return torn_why_; }
   // Offset just past the last good record (the header for none).
-  [[nodiscard]] std::uint64_t valid_end() const { return offset_; }
-  [[nodiscard]] std::uint64_t records() const { return records_; }
-  [[nodiscard]] SequenceNumber last_seq() const { return last_seq_; }
+  [[nodiscard]] std::uint64_t ValidEnd() const { return offset_; }
+  [[nodiscard]] std::uint64_t Records() const { return records_; }
+  [[nodiscard]] SequenceNumber LastSeq() const { return last_seq_; }
 
  private:
   Status Corrupt(std::uint64_t offset, const std::string& why) const {
@@ -626,9 +626,9 @@ class JournalWriter::Impl {
         }
       }
       const std::string name = segments.back().path;
-      if (cursor.records() == 0) {
+      if (cursor.Records() == 0) {
         Report("removed segment " + name + " holding no complete record (" +
-               std::to_string(cursor.torn_bytes()) + " bytes)");
+               std::to_string(cursor.TornBytes()) + " bytes)");
         if (Status s = ops_->RemoveFile(name); !s.ok()) {
           return s;
         }
@@ -638,18 +638,18 @@ class JournalWriter::Impl {
         segments.pop_back();
         continue;
       }
-      if (cursor.torn_bytes() > 0) {
-        Report("truncated torn tail of " + std::to_string(cursor.torn_bytes()) +
-               " bytes at offset " + std::to_string(cursor.valid_end()) +
-               " of " + name + " (" + cursor.torn_why() + ")");
+      if (cursor.TornBytes() > 0) {
+        Report("truncated torn tail of " + std::to_string(cursor.TornBytes()) +
+               " bytes at offset " + std::to_string(cursor.ValidEnd()) +
+               " of " + name + " (" + cursor.TornWhy() + ")");
       }
-      auto file = ops_->OpenForAppend(name, cursor.valid_end());
+      auto file = ops_->OpenForAppend(name, cursor.ValidEnd());
       if (!file.ok()) {
         return file.status();
       }
       file_ = std::move(*file);
-      segment_size_ = cursor.valid_end();
-      last_seq_ = cursor.last_seq();
+      segment_size_ = cursor.ValidEnd();
+      last_seq_ = cursor.LastSeq();
       durable_seq_ = last_seq_;
       break;
     }
@@ -714,10 +714,10 @@ class JournalWriter::Impl {
     return Status::Ok();
   }
 
-  SequenceNumber last_seq() const { return last_seq_; }
-  SequenceNumber durable_seq() const { return durable_seq_; }
-  bool failed() const { return failed_; }
-  const std::string& report() const { return report_; }
+  SequenceNumber LastSeq() const { return last_seq_; }
+  SequenceNumber DurableSeq() const { return durable_seq_; }
+  bool Failed() const { return failed_; }
+  const std::string& RecoveryReport() const { return report_; }
 
  private:
   Status Lock() {
@@ -834,13 +834,13 @@ Status JournalWriter::Append(const engine::Command& cmd) {
   return impl_->Append(cmd);
 }
 Status JournalWriter::Commit() { return impl_->Commit(); }
-SequenceNumber JournalWriter::last_seq() const { return impl_->last_seq(); }
+SequenceNumber JournalWriter::last_seq() const { return impl_->LastSeq(); }
 SequenceNumber JournalWriter::durable_seq() const {
-  return impl_->durable_seq();
+  return impl_->DurableSeq();
 }
-bool JournalWriter::failed() const { return impl_->failed(); }
+bool JournalWriter::failed() const { return impl_->Failed(); }
 const std::string& JournalWriter::recovery_report() const {
-  return impl_->report();
+  return impl_->RecoveryReport();
 }
 
 // ---- JournalReader ----------------------------------------------------------
@@ -877,7 +877,7 @@ class JournalReader::Impl {
         const SequenceNumber seq = (*next)->header.seq;
         if (any_ && seq <= last_seq_) {
           error_ = Status::Corruption(
-              "journal " + cursor_->segment().path + ": seq " +
+              "journal " + cursor_->Segment().path + ": seq " +
               std::to_string(seq.value()) + " is not after seq " +
               std::to_string(last_seq_.value()) + " of the previous segment");
           return error_;
@@ -886,12 +886,12 @@ class JournalReader::Impl {
         last_seq_ = seq;
         return next;
       }
-      torn_bytes_ += cursor_->torn_bytes();
+      torn_bytes_ += cursor_->TornBytes();
       cursor_.reset();
     }
   }
 
-  std::uint64_t torn_bytes() const { return torn_bytes_; }
+  std::uint64_t TornBytes() const { return torn_bytes_; }
 
  private:
   std::vector<JournalSegment> segments_;
@@ -921,7 +921,7 @@ Result<std::optional<engine::Command>> JournalReader::Next() {
   return impl_->Next();
 }
 std::uint64_t JournalReader::torn_tail_bytes() const {
-  return impl_->torn_bytes();
+  return impl_->TornBytes();
 }
 
 }  // namespace carbonex::gateway

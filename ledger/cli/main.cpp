@@ -24,7 +24,6 @@
 namespace {
 
 using carbonex::Cash;
-using carbonex::Result;
 using carbonex::Status;
 using carbonex::StatusCode;
 using nlohmann::json;
@@ -190,14 +189,14 @@ json HoldingsJson(const ledger::AccountHoldings& h) {
     units.push_back({{"symbol", u.symbol},
                      {"held", u.held.value()},
                      {"reserved", u.reserved.value()},
-                     {"free", u.free().value()}});
+                     {"free", u.Free().value()}});
   }
   return {{"account", h.name},
           {"units", units},
           {"cash",
            {{"held_tiyn", h.cash_held.value()},
             {"reserved_tiyn", h.cash_reserved.value()},
-            {"free_tiyn", h.cash_free().value()}}}};
+            {"free_tiyn", h.CashFree().value()}}}};
 }
 
 std::string StatusName(ledger::ComplianceStatus s) {

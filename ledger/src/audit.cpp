@@ -64,7 +64,7 @@ Result<AuditReport> Registry::AuditVerify() const {
           r.U32(&len);
           r.Raw(len, &payload);
           r.Raw(kHashSize, &entry_prev);
-          if (!r.ok() || r.position() != body.size()) {
+          if (!r.ok() || r.Position() != body.size()) {
             problems.push_back("audit entry " + std::to_string(seq) +
                                " does not decode");
             return Status::Ok();
@@ -123,8 +123,8 @@ Result<AuditReport> Registry::AuditVerify() const {
                 bool found = false;
                 Status s2 =
                     txn.Get(im.dbi_[kTradesDb],
-                            KeyWriter().U64(id.get<std::uint64_t>()).str(), &tv,
-                            &found);
+                            KeyWriter().U64(id.get<std::uint64_t>()).Encoded(),
+                            &tv, &found);
                 if (!s2.ok()) return s2;
                 if (!found) {
                   problems.push_back(

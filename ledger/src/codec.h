@@ -51,7 +51,7 @@ class KeyWriter {
     out_.append(s);
     return *this;
   }
-  [[nodiscard]] const std::string& str() const { return out_; }
+  [[nodiscard]] const std::string& Encoded() const { return out_; }
 
  private:
   KeyWriter& Be(std::uint64_t v, int n) {
@@ -111,7 +111,7 @@ class ValueWriter {
     out_.append(s);
     return *this;
   }
-  [[nodiscard]] const std::string& str() const { return out_; }
+  [[nodiscard]] const std::string& Encoded() const { return out_; }
 
  private:
   ValueWriter& Le(std::uint64_t v, int n) {
@@ -169,7 +169,7 @@ class ValueReader {
     pos_ += n;
     return true;
   }
-  [[nodiscard]] std::size_t position() const { return pos_; }
+  [[nodiscard]] std::size_t Position() const { return pos_; }
   [[nodiscard]] bool ok() const { return !bad_; }
   [[nodiscard]] Status status() const {
     if (!bad_) return Status::Ok();

@@ -12,6 +12,7 @@
 #include <functional>
 #include <map>
 #include <nlohmann/json.hpp>
+#include <system_error>
 
 #include "carbonex/ledger/amounts.h"
 
@@ -21,7 +22,8 @@ namespace {
 using nlohmann::json;
 
 std::string Errno(std::string_view what) {
-  return std::string(what) + ": " + std::strerror(errno);
+  return std::string(what) + ": " +
+         std::error_code(errno, std::generic_category()).message();
 }
 
 // Typed access to the args object; every failure names the argument.
@@ -97,14 +99,14 @@ json HoldingsJson(const AccountHoldings& h) {
     units.push_back({{"symbol", u.symbol},
                      {"held", u.held.value()},
                      {"reserved", u.reserved.value()},
-                     {"free", u.free().value()}});
+                     {"free", u.Free().value()}});
   }
   return {{"account", h.name},
           {"units", units},
           {"cash",
            {{"held_tiyn", h.cash_held.value()},
             {"reserved_tiyn", h.cash_reserved.value()},
-            {"free_tiyn", h.cash_free().value()}}}};
+            {"free_tiyn", h.CashFree().value()}}}};
 }
 
 // Holdings of the named accounts after a write, so that callers (and a

@@ -37,17 +37,17 @@ class CsvTable {
   // kInvalidArgument naming the missing column if any is absent.
   Status RequireColumns(const std::vector<std::string>& names) const;
   [[nodiscard]] std::optional<std::size_t> Column(std::string_view name) const;
-  [[nodiscard]] const std::vector<std::string>& header() const {
+  [[nodiscard]] const std::vector<std::string>& Header() const {
     return header_;
   }
-  [[nodiscard]] const std::vector<CsvRecord>& rows() const { return rows_; }
+  [[nodiscard]] const std::vector<CsvRecord>& Rows() const { return rows_; }
   // Field of a row by column name. Precondition: the column exists.
   [[nodiscard]] const std::string& Field(const CsvRecord& row,
                                          std::string_view column) const;
   // "FILE line N, column NAME: problem" as kInvalidArgument.
   [[nodiscard]] Status Error(const CsvRecord& row, std::string_view column,
                              std::string_view problem) const;
-  [[nodiscard]] const std::string& file_name() const { return file_name_; }
+  [[nodiscard]] const std::string& FileName() const { return file_name_; }
 
  private:
   std::string file_name_;

@@ -38,8 +38,8 @@ class Txn {
 
   Status Commit();
   void Abort();
-  [[nodiscard]] MDB_txn* raw() const { return txn_; }
-  [[nodiscard]] const std::string& operation() const { return operation_; }
+  [[nodiscard]] MDB_txn* Raw() const { return txn_; }
+  [[nodiscard]] const std::string& Operation() const { return operation_; }
 
   // found=false when the key is absent. The value points into the map and
   // is valid until the transaction ends or the key is written.

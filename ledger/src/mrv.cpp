@@ -41,17 +41,17 @@ Status ComputeEmissions(std::string_view csv, std::string_view file_name,
                             "activity_data", "activity_unit", "emission_factor",
                             "oxidation_factor"});
   if (!s.ok()) return s;
-  if (table.rows().empty()) {
+  if (table.Rows().empty()) {
     return Status::InvalidArgument(std::string(file_name) +
                                    ": no emission lines");
   }
-  if (table.rows().size() > kMaxLines) {
+  if (table.Rows().size() > kMaxLines) {
     return Status::InvalidArgument(std::string(file_name) + ": more than " +
                                    std::to_string(kMaxLines) + " lines");
   }
   std::set<std::tuple<std::string, std::string, std::string>> seen;
   Int128 total = 0;
-  for (const CsvRecord& row : table.rows()) {
+  for (const CsvRecord& row : table.Rows()) {
     EmissionsLine line;
     line.csv_line = row.line;
     line.installation = table.Field(row, "installation_id");

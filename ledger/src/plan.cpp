@@ -26,11 +26,11 @@ struct PlanCompany {
 Status YearColumns(const CsvTable& t, std::string_view prefix,
                    std::vector<int>* years) {
   years->clear();
-  for (const std::string& col : t.header()) {
+  for (const std::string& col : t.Header()) {
     if (col.size() == prefix.size() + 4 && col.starts_with(prefix)) {
       auto y = ParseYear(std::string_view(col).substr(prefix.size()));
       if (!y.ok()) {
-        return Status::InvalidArgument(t.file_name() + " line 1: column '" +
+        return Status::InvalidArgument(t.FileName() + " line 1: column '" +
                                        col + "': " + y.status().message());
       }
       years->push_back(*y);
@@ -92,23 +92,23 @@ Result<PlanImportSummary> Registry::ImportPlan(
   s = YearColumns(table, "cap_", &years);
   if (!s.ok()) return s;
   if (years.empty()) {
-    return Status::InvalidArgument(table.file_name() +
+    return Status::InvalidArgument(table.FileName() +
                                    " line 1: no cap_<year> column");
   }
   std::vector<int> ve_years;
   s = YearColumns(table, "ve_", &ve_years);
   if (!s.ok()) return s;
   if (options.with_emissions && ve_years.empty()) {
-    return Status::InvalidArgument(table.file_name() +
+    return Status::InvalidArgument(table.FileName() +
                                    " line 1: --with-emissions needs ve_<year> "
                                    "columns");
   }
-  if (table.rows().empty()) {
-    return Status::InvalidArgument(table.file_name() + ": no companies");
+  if (table.Rows().empty()) {
+    return Status::InvalidArgument(table.FileName() + ": no companies");
   }
   std::vector<PlanCompany> plan;
   std::map<std::string, std::size_t> by_id;
-  for (const CsvRecord& row : table.rows()) {
+  for (const CsvRecord& row : table.Rows()) {
     PlanCompany pc;
     pc.row = &row;
     for (const char* col :
@@ -193,14 +193,14 @@ Result<PlanImportSummary> Registry::ImportPlan(
     if (!s.ok()) return s;
     if (inst_years != years) {
       return Status::InvalidArgument(
-          it.file_name() + " line 1: the cap_<year> columns differ from " +
+          it.FileName() + " line 1: the cap_<year> columns differ from " +
           std::string(companies_name) + "'s");
     }
     std::set<std::string> ids;
     std::map<std::string, std::map<int, std::int64_t>> sums;
     std::map<std::string, std::int64_t> counts;
     std::map<std::string, const CsvRecord*> last_row;
-    for (const CsvRecord& row : it.rows()) {
+    for (const CsvRecord& row : it.Rows()) {
       for (const char* col :
            {"installation_id", "company_id", "kind", "sector", "region"}) {
         s = RequireText(it, row, col, 64);
@@ -242,10 +242,10 @@ Result<PlanImportSummary> Registry::ImportPlan(
         if (sum != pc.caps.at(y)) {
           const std::string where =
               last_row.count(pc.spec.id) != 0
-                  ? it.file_name() + " line " +
+                  ? it.FileName() + " line " +
                         std::to_string(last_row[pc.spec.id]->line) +
                         ", column 'cap_" + std::to_string(y) + "'"
-                  : it.file_name();
+                  : it.FileName();
           return Status::InvalidArgument(
               where + ": installation caps of '" + pc.spec.id + "' for " +
               std::to_string(y) + " sum to " + std::to_string(sum) +
@@ -255,7 +255,7 @@ Result<PlanImportSummary> Registry::ImportPlan(
       if (counts[pc.spec.id] != pc.installation_count) {
         return table.Error(*pc.row, "installation_count",
                            std::to_string(pc.installation_count) + " but " +
-                               it.file_name() + " lists " +
+                               it.FileName() + " lists " +
                                std::to_string(counts[pc.spec.id]));
       }
     }
@@ -342,7 +342,7 @@ Result<PlanImportSummary> Registry::ImportPlan(
             if (!old) {
               st = txn.Put(im.dbi_[kCapsDb],
                            Impl::YearKey(account.value(), year),
-                           ValueWriter(RecordType::kCap).I64(cap).str());
+                           ValueWriter(RecordType::kCap).I64(cap).Encoded());
               if (!st.ok()) return st;
               changed = true;
             }
@@ -358,7 +358,7 @@ Result<PlanImportSummary> Registry::ImportPlan(
                          ValueWriter(RecordType::kAllocation)
                              .I64(cap)
                              .U32(inst.value())
-                             .str());
+                             .Encoded());
             if (!st.ok()) return st;
             Balance b;
             st = im.GetHolding(txn, account, inst, &b);

@@ -65,10 +65,10 @@ std::string Json(std::string_view s) {
       out += '\\';
       out += c;
     } else if (static_cast<unsigned char>(c) < 0x20) {
-      static const char* kHex = "0123456789abcdef";
+      const char* hex_digits = "0123456789abcdef";
       out += "\\u00";
-      out += kHex[(c >> 4) & 0xF];
-      out += kHex[c & 0xF];
+      out += hex_digits[(c >> 4) & 0xF];
+      out += hex_digits[c & 0xF];
     } else {
       out += c;
     }
@@ -275,6 +275,11 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
                                      std::to_string(t.trade_id.value()) +
                                      " has a non-positive or huge price/qty");
     }
+    if (static_cast<__int128>(t.price.value()) * t.qty.value() > kMaxAmount) {
+      return Status::InvalidArgument("settle: trade " +
+                                     std::to_string(t.trade_id.value()) +
+                                     " has a notional above 10^15 tiyn");
+    }
     if (t.buyer == t.seller) {
       return Status::InvalidArgument("settle: trade " +
                                      std::to_string(t.trade_id.value()) +
@@ -342,7 +347,8 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
     std::string value = Impl::EncodeTrade(t);
     bool inserted = false;
     s = txn.Insert(im.dbi_[kTradesDb],
-                   KeyWriter().U64(t.trade_id.value()).str(), value, &inserted);
+                   KeyWriter().U64(t.trade_id.value()).Encoded(), value,
+                   &inserted);
     if (!s.ok()) return s;
     if (!inserted) {
       ++skipped;
@@ -432,7 +438,7 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
   s = txn.Put(im.dbi_[kMetaDb], "journal_position",
               ValueWriter(RecordType::kJournalPosition)
                   .U64(batch.journal_position)
-                  .str());
+                  .Encoded());
   if (!s.ok()) return s;
 
   // The audit entry names the settled trades and a digest of their records,
@@ -601,10 +607,10 @@ Status Registry::AddBroker(const BrokerSpec& spec) {
                              .Str(spec.comp_id)
                              .Str(hash.data())
                              .U8(spec.cancel_on_disconnect ? 1 : 0)
-                             .str());
+                             .Encoded());
         if (!st.ok()) return st;
         st = ctx.txn.Put(im.dbi_[kBrokerNamesDb], spec.comp_id,
-                         ValueWriter(RecordType::kIndex).U32(id).str());
+                         ValueWriter(RecordType::kIndex).U32(id).Encoded());
         if (!st.ok()) return st;
         // The password hash stays out of the audit log.
         *args = "{\"comp_id\":" + Json(spec.comp_id) +
@@ -639,7 +645,7 @@ Status Registry::EntitleBroker(std::string_view comp_id,
         bool inserted = false;
         st = ctx.txn.Insert(im.dbi_[kEntitlementsDb],
                             Impl::PairKey(broker, company.account.value()),
-                            ValueWriter(RecordType::kEntitlement).str(),
+                            ValueWriter(RecordType::kEntitlement).Encoded(),
                             &inserted);
         if (!st.ok()) return st;
         if (!inserted) {
@@ -668,7 +674,7 @@ Status Registry::AddVerifier(std::string_view id, std::string_view name) {
         bool inserted = false;
         Status st = ctx.txn.Insert(
             im.dbi_[kVerifiersDb], id,
-            ValueWriter(RecordType::kVerifier).Str(name).str(), &inserted);
+            ValueWriter(RecordType::kVerifier).Str(name).Encoded(), &inserted);
         if (!st.ok()) return st;
         if (!inserted) {
           return Status::AlreadyExists("verifier add: '" + std::string(id) +
@@ -688,7 +694,7 @@ std::string EncodePolicy(const Policy& p) {
       .I64(p.gwp_co2)
       .I64(p.gwp_ch4)
       .I64(p.gwp_n2o)
-      .str();
+      .Encoded();
 }
 
 Status ReadPolicy(const Registry::Impl& im, const Txn& txn, Policy* p) {
@@ -991,7 +997,7 @@ Status Registry::Surrender(std::string_view account, int year,
                                     .U32(company.account.value())
                                     .U16(static_cast<std::uint16_t>(year))
                                     .U32(inst.id.value())
-                                    .str();
+                                    .Encoded();
         std::string_view v;
         bool found = false;
         st = ctx.txn.Get(im.dbi_[kSurrendersDb], key, &v, &found);
@@ -1005,7 +1011,7 @@ Status Registry::Surrender(std::string_view account, int year,
         st = ctx.txn.Put(im.dbi_[kSurrendersDb], key,
                          ValueWriter(RecordType::kSurrender)
                              .I64(so_far + qty.value())
-                             .str());
+                             .Encoded());
         if (!st.ok()) return st;
         st = im.AddTotal(ctx, TotalKind::kSurrendered, inst.id.value(),
                          qty.value());
@@ -1493,8 +1499,8 @@ Result<ComplianceReport> Registry::Compliance(int year) const {
             line.shortfall = line.verified_emissions - line.surrendered;
             const __int128 penalty =
                 static_cast<__int128>(line.shortfall.value()) *
-                policy.penalty_per_tonne.value();
-            if (penalty > kMaxAmount * 1000) {
+                static_cast<__int128>(policy.penalty_per_tonne.value());
+            if (penalty > static_cast<__int128>(kMaxAmount) * 1000) {
               return Status::InvalidArgument("compliance: penalty of '" +
                                              c.spec.id + "' overflows");
             }

@@ -6,6 +6,7 @@
 #include <cerrno>
 #include <chrono>
 #include <cstring>
+#include <system_error>
 
 #include "codec.h"
 
@@ -51,8 +52,9 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
                               "' (run carbonex-registry init)");
     }
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
-      return Status::IoError("open registry: create directory '" + dir +
-                             "': " + std::strerror(errno));
+      return Status::IoError(
+          "open registry: create directory '" + dir +
+          "': " + std::error_code(errno, std::generic_category()).message());
     }
   }
   int rc = mdb_env_create(&env_);
@@ -77,7 +79,7 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
     Status s = Txn::Begin(env_, false, "open registry", &txn);
     if (!s.ok()) return s;
     for (std::size_t i = 0; i < kDbCount; ++i) {
-      rc = mdb_dbi_open(txn.raw(), kDbNames[i], 0, &dbi_[i]);
+      rc = mdb_dbi_open(txn.Raw(), kDbNames[i], 0, &dbi_[i]);
       if (rc == MDB_NOTFOUND) {
         missing = true;
         break;
@@ -96,24 +98,24 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
     if (!s.ok()) return s;
     // A pre-existing environment without our databases is not ours.
     MDB_dbi main_dbi = 0;
-    rc = mdb_dbi_open(txn.raw(), nullptr, 0, &main_dbi);
+    rc = mdb_dbi_open(txn.Raw(), nullptr, 0, &main_dbi);
     if (rc != MDB_SUCCESS) return LmdbError(rc, "create registry: main db");
     MDB_stat mst{};
-    rc = mdb_stat(txn.raw(), main_dbi, &mst);
+    rc = mdb_stat(txn.Raw(), main_dbi, &mst);
     if (rc != MDB_SUCCESS) return LmdbError(rc, "create registry: stat");
     if (mst.ms_entries != 0) {
       return Status::Corruption("open registry '" + dir +
                                 "': not a carbonex registry");
     }
     for (std::size_t i = 0; i < kDbCount; ++i) {
-      rc = mdb_dbi_open(txn.raw(), kDbNames[i], MDB_CREATE, &dbi_[i]);
+      rc = mdb_dbi_open(txn.Raw(), kDbNames[i], MDB_CREATE, &dbi_[i]);
       if (rc != MDB_SUCCESS) {
         return LmdbError(
             rc, std::string("create registry: database ") + kDbNames[i]);
       }
     }
     s = txn.Put(dbi_[kMetaDb], "format",
-                ValueWriter(RecordType::kFormat).U32(kFormatVersion).str());
+                ValueWriter(RecordType::kFormat).U32(kFormatVersion).Encoded());
     if (!s.ok()) return s;
     s = txn.Commit();
     if (!s.ok()) return s;
@@ -169,13 +171,16 @@ Status Registry::Impl::Read(
 }
 
 std::string Registry::Impl::IdKey(std::uint32_t id) {
-  return KeyWriter().U32(id).str();
+  return KeyWriter().U32(id).Encoded();
 }
 std::string Registry::Impl::PairKey(std::uint32_t a, std::uint32_t b) {
-  return KeyWriter().U32(a).U32(b).str();
+  return KeyWriter().U32(a).U32(b).Encoded();
 }
 std::string Registry::Impl::YearKey(std::uint32_t account, int year) {
-  return KeyWriter().U32(account).U16(static_cast<std::uint16_t>(year)).str();
+  return KeyWriter()
+      .U32(account)
+      .U16(static_cast<std::uint16_t>(year))
+      .Encoded();
 }
 
 Status DecodeInstrument(std::uint32_t id, std::string_view v,
@@ -340,7 +345,7 @@ Status Registry::Impl::PutHolding(Txn& txn, AccountId account,
                                   InstrumentId instrument, const Balance& b) {
   return txn.Put(
       dbi_[kHoldingsDb], PairKey(account.value(), instrument.value()),
-      ValueWriter(RecordType::kHolding).I64(b.held).I64(b.reserved).str());
+      ValueWriter(RecordType::kHolding).I64(b.held).I64(b.reserved).Encoded());
 }
 
 Status Registry::Impl::GetCash(const Txn& txn, AccountId account,
@@ -359,7 +364,7 @@ Status Registry::Impl::GetCash(const Txn& txn, AccountId account,
 Status Registry::Impl::PutCash(Txn& txn, AccountId account, const Balance& b) {
   return txn.Put(
       dbi_[kCashDb], IdKey(account.value()),
-      ValueWriter(RecordType::kCash).I64(b.held).I64(b.reserved).str());
+      ValueWriter(RecordType::kCash).I64(b.held).I64(b.reserved).Encoded());
 }
 
 Status Registry::Impl::AddTotal(WriteContext& ctx, TotalKind kind,
@@ -380,7 +385,7 @@ Status Registry::Impl::AddTotal(WriteContext& ctx, TotalKind kind,
   total += amount;
   ctx.deltas.push_back({static_cast<std::int64_t>(kind), instrument, amount});
   return ctx.txn.Put(dbi_[kTotalsDb], key,
-                     ValueWriter(RecordType::kTotal).I64(total).str());
+                     ValueWriter(RecordType::kTotal).I64(total).Encoded());
 }
 
 Status Registry::Impl::GetCap(const Txn& txn, AccountId account, int year,
@@ -410,10 +415,11 @@ Status Registry::Impl::PutInstrument(Txn& txn, const InstrumentInfo& info) {
                          .I64(sp.tick.value())
                          .I64(sp.max_order_qty.value())
                          .U8(static_cast<std::uint8_t>(TradingStatus::kOpen))
-                         .str());
+                         .Encoded());
   if (!s.ok()) return s;
-  return txn.Put(dbi_[kInstrumentNamesDb], sp.symbol,
-                 ValueWriter(RecordType::kIndex).U32(info.id.value()).str());
+  return txn.Put(
+      dbi_[kInstrumentNamesDb], sp.symbol,
+      ValueWriter(RecordType::kIndex).U32(info.id.value()).Encoded());
 }
 
 Status Registry::Impl::PutAccount(Txn& txn, const CompanyInfo& info) {
@@ -431,11 +437,11 @@ Status Registry::Impl::PutAccount(Txn& txn, const CompanyInfo& info) {
                          .Str(c.sector_name)
                          .Str(c.region)
                          .Str(c.allocation_method)
-                         .str());
+                         .Encoded());
   if (!s.ok()) return s;
   return txn.Put(
       dbi_[kAccountNamesDb], c.id,
-      ValueWriter(RecordType::kIndex).U32(info.account.value()).str());
+      ValueWriter(RecordType::kIndex).U32(info.account.value()).Encoded());
 }
 
 Status Registry::Impl::PutInstallation(Txn& txn, const InstallationRec& rec) {
@@ -445,7 +451,7 @@ Status Registry::Impl::PutInstallation(Txn& txn, const InstallationRec& rec) {
   for (const auto& [year, cap] : rec.caps) {
     w.U16(static_cast<std::uint16_t>(year)).I64(cap);
   }
-  return txn.Put(dbi_[kInstallationsDb], rec.id, w.str());
+  return txn.Put(dbi_[kInstallationsDb], rec.id, w.Encoded());
 }
 
 Status Registry::Impl::GetInstallation(const Txn& txn, std::string_view id,
@@ -504,8 +510,8 @@ Status Registry::Impl::PutEmissions(Txn& txn, AccountId account,
                         .U32(account.value())
                         .U16(static_cast<std::uint16_t>(e.year))
                         .U32(e.version)
-                        .str();
-  return txn.Put(dbi_[kEmissionsDb], key, w.str());
+                        .Encoded();
+  return txn.Put(dbi_[kEmissionsDb], key, w.Encoded());
 }
 
 Status Registry::Impl::LoadEmissions(const Txn& txn, AccountId account,
@@ -590,7 +596,7 @@ std::string Registry::Impl::EncodeTrade(const TradeRecord& t) {
       .U64(t.buy_order.value())
       .U64(t.sell_order.value())
       .I64(t.time.value())
-      .str();
+      .Encoded();
 }
 
 Status Registry::Impl::DecodeTrade(std::string_view key, std::string_view v,
@@ -652,24 +658,24 @@ Status Registry::Impl::AppendAudit(WriteContext& ctx, std::string_view op,
   ValueWriter w(RecordType::kAudit);
   w.I64(NowNanos()).Str(op).U32(static_cast<std::uint32_t>(payload.size()));
   w.Raw(payload).Raw(prev);
-  std::string key = KeyWriter().U64(seq).str();
+  std::string key = KeyWriter().U64(seq).Encoded();
   std::array<unsigned char, kHashSize> hash{};
   crypto_generichash_state state;
   crypto_generichash_init(&state, nullptr, 0, kHashSize);
   crypto_generichash_update(
       &state, reinterpret_cast<const unsigned char*>(key.data()), key.size());
   crypto_generichash_update(
-      &state, reinterpret_cast<const unsigned char*>(w.str().data()),
-      w.str().size());
+      &state, reinterpret_cast<const unsigned char*>(w.Encoded().data()),
+      w.Encoded().size());
   crypto_generichash_final(&state, hash.data(), hash.size());
   std::string hash_bytes(reinterpret_cast<const char*>(hash.data()),
                          hash.size());
-  std::string value = w.str() + hash_bytes;
+  std::string value = w.Encoded() + hash_bytes;
   s = ctx.txn.Put(dbi_[kAuditDb], key, value, MDB_APPEND);
   if (!s.ok()) return s;
   return ctx.txn.Put(
       dbi_[kMetaDb], "audit_head",
-      ValueWriter(RecordType::kAuditHead).U64(seq).Raw(hash_bytes).str());
+      ValueWriter(RecordType::kAuditHead).U64(seq).Raw(hash_bytes).Encoded());
 }
 
 }  // namespace carbonex::ledger

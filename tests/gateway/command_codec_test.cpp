@@ -18,7 +18,7 @@ Command WithHeader(engine::CommandBody body, std::uint64_t seq = 42) {
   cmd.header.seq = SequenceNumber(seq);
   cmd.header.time = Timestamp(1'764'000'000'123'456'789);
   cmd.header.broker = BrokerId(7);
-  cmd.body = std::move(body);
+  cmd.body = body;
   return cmd;
 }
 
@@ -124,7 +124,9 @@ std::vector<Command> AllShapes() {
         p.instrument = InstrumentId(4);
         p.side = side;
         p.type = set ? engine::OrderType::kLimit : engine::OrderType::kMarket;
-        if (set) p.price = Price(123'456);
+        if (set) {
+          p.price = Price(123'456);
+        }
         p.qty = Quantity(1'000);
         p.tif = tif;
         all.push_back(WithHeader(p));
@@ -133,7 +135,9 @@ std::vector<Command> AllShapes() {
     engine::CancelOrder c;
     c.cl_ord_id = longest;
     c.orig_cl_ord_id = ClientOrderId("orig");
-    if (set) c.order_id = OrderId(~std::uint64_t{0});
+    if (set) {
+      c.order_id = OrderId(~std::uint64_t{0});
+    }
     c.account = AccountId(~std::uint32_t{0});
     c.instrument = InstrumentId(9);
     c.side = Side::kSell;
@@ -142,7 +146,9 @@ std::vector<Command> AllShapes() {
     engine::ReplaceOrder r;
     r.cl_ord_id = ClientOrderId("r2");
     r.orig_cl_ord_id = ClientOrderId();  // empty
-    if (set) r.order_id = OrderId(5);
+    if (set) {
+      r.order_id = OrderId(5);
+    }
     r.account = AccountId(1);
     r.instrument = InstrumentId(2);
     r.side = Side::kBuy;
@@ -156,8 +162,12 @@ std::vector<Command> AllShapes() {
       engine::MassCancel m;
       m.cl_ord_id = ClientOrderId("mc");
       m.scope = scope;
-      if (set) m.account = AccountId(11);
-      if (!set) m.instrument = InstrumentId(12);
+      if (set) {
+        m.account = AccountId(11);
+      }
+      if (!set) {
+        m.instrument = InstrumentId(12);
+      }
       m.day_orders_only = set;
       all.push_back(WithHeader(m));
     }
@@ -168,7 +178,9 @@ std::vector<Command> AllShapes() {
 
     engine::QueryOrderStatus q;
     q.cl_ord_id = ClientOrderId("q");
-    if (set) q.order_id = OrderId(77);
+    if (set) {
+      q.order_id = OrderId(77);
+    }
     q.account = AccountId(8);
     q.instrument = InstrumentId(6);
     q.side = Side::kSell;
@@ -176,7 +188,9 @@ std::vector<Command> AllShapes() {
 
     engine::AddAccount a;
     a.account = AccountId(99);
-    if (set) a.holding_limit = Quantity(5'000);
+    if (set) {
+      a.holding_limit = Quantity(5'000);
+    }
     all.push_back(WithHeader(a));
 
     engine::SetEntitlement e;
@@ -311,15 +325,15 @@ TEST_CASE("out-of-range enum, flag and length bytes are rejected", "[codec]") {
   EncodeCommand(WithHeader(p), &good);
   // Offsets: 22 header bytes, then cl_ord_id length at 22, text 23..25,
   // account 26..29, instrument 30..33, side 34, type 35, price flag 36.
-  const std::size_t kLen = 22, kSide = 34, kType = 35, kFlag = 36;
-  const std::size_t kTif = good.size() - 1;
+  constexpr std::size_t kLen = 22, kSide = 34, kType = 35, kFlag = 36;
+  const std::size_t tif = good.size() - 1;
   struct Case {
     std::size_t offset;
     std::uint8_t value;
   };
   for (const Case c : {Case{kLen, 32}, Case{kLen, 255}, Case{kSide, 0},
                        Case{kSide, 3}, Case{kType, 0}, Case{kType, 3},
-                       Case{kFlag, 2}, Case{kTif, 2}, Case{kTif, 5}}) {
+                       Case{kFlag, 2}, Case{tif, 2}, Case{tif, 5}}) {
     std::vector<std::uint8_t> bad = good;
     bad[c.offset] = c.value;
     INFO("offset " << c.offset << " value " << int{c.value});
@@ -341,7 +355,9 @@ TEST_CASE("random corruption never crashes and round-trips what it accepts",
     for (int f = 0; f < flips; ++f) {
       bytes[rng() % bytes.size()] = static_cast<std::uint8_t>(rng());
     }
-    if (rng() % 4 == 0) bytes.resize(rng() % (bytes.size() + 8), 0);
+    if (rng() % 4 == 0) {
+      bytes.resize(rng() % (bytes.size() + 8), 0);
+    }
     const auto decoded = DecodeCommand(bytes);
     if (decoded.ok()) {
       // Whatever decodes must encode back to the same bytes: the format has

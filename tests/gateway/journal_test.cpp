@@ -48,7 +48,7 @@ class TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
   // The journal directory (created by the writer).
-  [[nodiscard]] std::string journal() const { return root_ / "journal"; }
+  [[nodiscard]] std::string Journal() const { return root_ / "journal"; }
 
  private:
   fs::path root_;
@@ -201,14 +201,14 @@ std::vector<JournalSegment> Segments(const std::string& dir) {
 
 TEST_CASE("a missing or empty journal reads as empty", "[journal]") {
   TempDir tmp;
-  CHECK(ReadAll(tmp.journal()).empty());
-  auto writer = OpenWriter({.dir = tmp.journal()});
+  CHECK(ReadAll(tmp.Journal()).empty());
+  auto writer = OpenWriter({.dir = tmp.Journal()});
   CHECK(writer->last_seq() == SequenceNumber(0));
   CHECK(writer->durable_seq() == SequenceNumber(0));
   CHECK(writer->Commit().ok());
   CHECK(writer->recovery_report().empty());
-  CHECK(ReadAll(tmp.journal()).empty());
-  CHECK((fs::status(tmp.journal()).permissions() & fs::perms::all) ==
+  CHECK(ReadAll(tmp.Journal()).empty());
+  CHECK((fs::status(tmp.Journal()).permissions() & fs::perms::all) ==
         fs::perms::owner_all);
 }
 
@@ -217,16 +217,16 @@ TEST_CASE("options are validated", "[journal]") {
   auto no_dir = JournalWriter::Open({});
   REQUIRE_FALSE(no_dir.ok());
   CHECK(no_dir.status().code() == StatusCode::kInvalidArgument);
-  auto tiny = JournalWriter::Open({.dir = tmp.journal(), .segment_bytes = 100});
+  auto tiny = JournalWriter::Open({.dir = tmp.Journal(), .segment_bytes = 100});
   REQUIRE_FALSE(tiny.ok());
   CHECK(tiny.status().code() == StatusCode::kInvalidArgument);
-  CHECK_FALSE(fs::exists(tmp.journal()));  // bad input changes nothing
+  CHECK_FALSE(fs::exists(tmp.Journal()));  // bad input changes nothing
 }
 
 TEST_CASE("round trip over many segments, reopening in between", "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(Seed());
-  const JournalOptions options{.dir = tmp.journal(), .segment_bytes = 4096};
+  const JournalOptions options{.dir = tmp.Journal(), .segment_bytes = 4096};
   std::vector<Command> written;
   std::uint64_t seq = 0;
   for (int session = 0; session < 3; ++session) {
@@ -246,10 +246,10 @@ TEST_CASE("round trip over many segments, reopening in between", "[journal]") {
     }
     CHECK(writer->recovery_report().empty());
   }
-  RequireSame(ReadAll(tmp.journal()), written);
+  RequireSame(ReadAll(tmp.Journal()), written);
 
   // Segments are named by their first seq and none is far past the limit.
-  const auto segments = Segments(tmp.journal());
+  const auto segments = Segments(tmp.Journal());
   CHECK(segments.size() > 10);
   CHECK(segments.front().first_seq == written.front().header.seq);
   for (const auto& segment : segments) {
@@ -261,7 +261,7 @@ TEST_CASE("append refuses a seq that does not increase", "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(1);
   {
-    auto writer = OpenWriter({.dir = tmp.journal()});
+    auto writer = OpenWriter({.dir = tmp.Journal()});
     REQUIRE(writer->Append(MakeCommand(10, rng)).ok());
     for (const std::uint64_t bad : {10U, 9U, 0U}) {
       const Status s = writer->Append(MakeCommand(bad, rng));
@@ -271,36 +271,36 @@ TEST_CASE("append refuses a seq that does not increase", "[journal]") {
     REQUIRE(writer->Append(MakeCommand(11, rng)).ok());
     REQUIRE(writer->Commit().ok());
   }
-  auto writer = OpenWriter({.dir = tmp.journal()});
+  auto writer = OpenWriter({.dir = tmp.Journal()});
   CHECK(writer->last_seq() == SequenceNumber(11));
   CHECK(writer->Append(MakeCommand(11, rng)).code() ==
         StatusCode::kInvalidArgument);
   REQUIRE(writer->Append(MakeCommand(12, rng)).ok());
   REQUIRE(writer->Commit().ok());
-  CHECK(ReadAll(tmp.journal()).size() == 3);
+  CHECK(ReadAll(tmp.Journal()).size() == 3);
 }
 
 TEST_CASE("uncommitted appends are not read back after close", "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(2);
   {
-    auto writer = OpenWriter({.dir = tmp.journal()});
+    auto writer = OpenWriter({.dir = tmp.Journal()});
     REQUIRE(writer->Append(MakeCommand(1, rng)).ok());
     REQUIRE(writer->Commit().ok());
     REQUIRE(writer->Append(MakeCommand(2, rng)).ok());
     CHECK(writer->durable_seq() == SequenceNumber(1));
   }
-  CHECK(ReadAll(tmp.journal()).size() == 1);
+  CHECK(ReadAll(tmp.Journal()).size() == 1);
 }
 
 TEST_CASE("a second writer on the same directory is refused", "[journal]") {
   TempDir tmp;
-  auto first = OpenWriter({.dir = tmp.journal()});
-  auto second = JournalWriter::Open({.dir = tmp.journal()});
+  auto first = OpenWriter({.dir = tmp.Journal()});
+  auto second = JournalWriter::Open({.dir = tmp.Journal()});
   REQUIRE_FALSE(second.ok());
   CHECK(second.status().code() == StatusCode::kBusy);
   first.reset();
-  CHECK(JournalWriter::Open({.dir = tmp.journal()}).ok());
+  CHECK(JournalWriter::Open({.dir = tmp.Journal()}).ok());
 }
 
 // Writes `count` commands, one commit each, and returns them with the size
@@ -328,9 +328,9 @@ TEST_CASE("a torn tail at any byte of the last record is the clean end",
           "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(Seed());
-  const JournalOptions options{.dir = tmp.journal()};
+  const JournalOptions options{.dir = tmp.Journal()};
   const Written w = WriteCommits(options, 20, rng);
-  const std::string path = Segments(tmp.journal()).back().path;
+  const std::string path = Segments(tmp.Journal()).back().path;
   const std::vector<std::uint8_t> full = ReadFileBytes(path);
   const std::vector<Command> before_last(w.commands.begin(),
                                          w.commands.end() - 1);
@@ -338,13 +338,15 @@ TEST_CASE("a torn tail at any byte of the last record is the clean end",
     INFO("cut at " << cut << " of " << full.size());
     WriteFileBytes(path, full, cut);
     {
-      auto reader = JournalReader::Open(tmp.journal());
+      auto reader = JournalReader::Open(tmp.Journal());
       REQUIRE(reader.ok());
       std::vector<Command> got;
       while (true) {
         auto next = (*reader)->Next();
         REQUIRE(next.ok());
-        if (!next->has_value()) break;
+        if (!next->has_value()) {
+          break;
+        }
         got.push_back(**next);
       }
       RequireSame(got, before_last);
@@ -358,7 +360,7 @@ TEST_CASE("a torn tail at any byte of the last record is the clean end",
       REQUIRE(writer->Append(w.commands.back()).ok());
       REQUIRE(writer->Commit().ok());
     }
-    RequireSame(ReadAll(tmp.journal()), w.commands);
+    RequireSame(ReadAll(tmp.Journal()), w.commands);
   }
 }
 
@@ -366,7 +368,7 @@ TEST_CASE("a torn first record of a new segment removes the segment",
           "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(Seed());
-  const JournalOptions options{.dir = tmp.journal(), .segment_bytes = 4096};
+  const JournalOptions options{.dir = tmp.Journal(), .segment_bytes = 4096};
   // Write until a commit has just started a new segment.
   std::vector<Command> commands;
   {
@@ -375,10 +377,12 @@ TEST_CASE("a torn first record of a new segment removes the segment",
       commands.push_back(MakeCommand(seq, rng));
       REQUIRE(writer->Append(commands.back()).ok());
       REQUIRE(writer->Commit().ok());
-      if (Segments(tmp.journal()).size() == 2) break;
+      if (Segments(tmp.Journal()).size() == 2) {
+        break;
+      }
     }
   }
-  const auto segments = Segments(tmp.journal());
+  const auto segments = Segments(tmp.Journal());
   REQUIRE(segments.back().first_seq == commands.back().header.seq);
   const std::string path = segments.back().path;
   const std::vector<std::uint8_t> full = ReadFileBytes(path);
@@ -386,7 +390,7 @@ TEST_CASE("a torn first record of a new segment removes the segment",
   for (std::size_t cut = 0; cut < full.size(); ++cut) {
     INFO("cut at " << cut << " of " << full.size());
     WriteFileBytes(path, full, cut);
-    RequireSame(ReadAll(tmp.journal()), before_last);
+    RequireSame(ReadAll(tmp.Journal()), before_last);
     {
       auto writer = OpenWriter(options);
       CHECK(writer->last_seq() == before_last.back().header.seq);
@@ -396,14 +400,14 @@ TEST_CASE("a torn first record of a new segment removes the segment",
       REQUIRE(writer->Append(commands.back()).ok());
       REQUIRE(writer->Commit().ok());
     }
-    RequireSame(ReadAll(tmp.journal()), commands);
+    RequireSame(ReadAll(tmp.Journal()), commands);
   }
   // A zero-filled tail (a crash after the size was extended but before the
   // data reached the disk) is torn too.
   std::vector<std::uint8_t> zeros = full;
   zeros.resize(full.size() + 300, 0);
   WriteFileBytes(path, zeros, zeros.size());
-  RequireSame(ReadAll(tmp.journal()), commands);
+  RequireSame(ReadAll(tmp.Journal()), commands);
   auto writer = OpenWriter(options);
   CHECK(writer->last_seq() == commands.back().header.seq);
   CHECK(fs::file_size(path) == full.size());
@@ -413,7 +417,7 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
           "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(Seed());
-  const JournalOptions options{.dir = tmp.journal(), .segment_bytes = 4096};
+  const JournalOptions options{.dir = tmp.Journal(), .segment_bytes = 4096};
   std::vector<Command> commands;
   {
     auto writer = OpenWriter(options);
@@ -423,7 +427,7 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
     }
     REQUIRE(writer->Commit().ok());
   }
-  const auto segments = Segments(tmp.journal());
+  const auto segments = Segments(tmp.Journal());
   REQUIRE(segments.size() >= 3);
 
   SECTION("in the last segment: reader and writer both refuse") {
@@ -431,7 +435,7 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
     std::vector<std::uint8_t> bytes = ReadFileBytes(path);
     bytes[32 + 20] ^= 0x40;  // inside the first record's payload
     WriteFileBytes(path, bytes, bytes.size());
-    auto [got, status] = ReadUntilError(tmp.journal());
+    auto [got, status] = ReadUntilError(tmp.Journal());
     CHECK(status.code() == StatusCode::kCorruption);
     CHECK(status.message().find(path) != std::string::npos);
     CHECK(got.size() == segments.back().first_seq.value() - 1);
@@ -444,7 +448,7 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
     const std::string path = segments[1].path;
     const std::vector<std::uint8_t> bytes = ReadFileBytes(path);
     WriteFileBytes(path, bytes, bytes.size() - 3);
-    auto [got, status] = ReadUntilError(tmp.journal());
+    auto [got, status] = ReadUntilError(tmp.Journal());
     CHECK(status.code() == StatusCode::kCorruption);
     CHECK(got.size() < commands.size());
   }
@@ -453,7 +457,7 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
     std::vector<std::uint8_t> bytes = ReadFileBytes(path);
     bytes[17] ^= 1;  // first seq in the header
     WriteFileBytes(path, bytes, bytes.size());
-    auto [got, status] = ReadUntilError(tmp.journal());
+    auto [got, status] = ReadUntilError(tmp.Journal());
     CHECK(status.code() == StatusCode::kCorruption);
     CHECK(got.size() == segments[1].first_seq.value() - 1);
   }
@@ -461,16 +465,16 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
     // Removing a middle segment leaves a gap in seqs, which the journal
     // cannot see (seqs may have gaps), but the first seq of every segment
     // must match its name, so a renamed segment is caught.
-    fs::rename(segments[1].path, tmp.journal() + "/../moved-aside");
+    fs::rename(segments[1].path, tmp.Journal() + "/../moved-aside");
     fs::rename(segments[2].path, segments[1].path);
-    auto [got, status] = ReadUntilError(tmp.journal());
+    auto [got, status] = ReadUntilError(tmp.Journal());
     CHECK(status.code() == StatusCode::kCorruption);
   }
   SECTION("an error sticks") {
     std::vector<std::uint8_t> bytes = ReadFileBytes(segments[0].path);
     bytes[40] ^= 1;
     WriteFileBytes(segments[0].path, bytes, bytes.size());
-    auto reader = JournalReader::Open(tmp.journal());
+    auto reader = JournalReader::Open(tmp.Journal());
     REQUIRE(reader.ok());
     CHECK((*reader)->Next().status().code() == StatusCode::kCorruption);
     CHECK((*reader)->Next().status().code() == StatusCode::kCorruption);
@@ -479,18 +483,18 @@ TEST_CASE("a corrupt record before the tail is reported, not skipped",
 
 TEST_CASE("malformed segment names are reported", "[journal]") {
   TempDir tmp;
-  fs::create_directories(tmp.journal());
-  std::ofstream(tmp.journal() + "/journal-12.cxj") << "x";
-  auto reader = JournalReader::Open(tmp.journal());
+  fs::create_directories(tmp.Journal());
+  std::ofstream(tmp.Journal() + "/journal-12.cxj") << "x";
+  auto reader = JournalReader::Open(tmp.Journal());
   REQUIRE_FALSE(reader.ok());
   CHECK(reader.status().code() == StatusCode::kCorruption);
-  CHECK_FALSE(JournalWriter::Open({.dir = tmp.journal()}).ok());
+  CHECK_FALSE(JournalWriter::Open({.dir = tmp.Journal()}).ok());
 }
 
 TEST_CASE("segments wholly before a seq can be removed", "[journal]") {
   TempDir tmp;
   std::mt19937_64 rng(3);
-  const JournalOptions options{.dir = tmp.journal(), .segment_bytes = 4096};
+  const JournalOptions options{.dir = tmp.Journal(), .segment_bytes = 4096};
   {
     auto writer = OpenWriter(options);
     for (std::uint64_t seq = 1; seq <= 400; ++seq) {
@@ -498,22 +502,22 @@ TEST_CASE("segments wholly before a seq can be removed", "[journal]") {
     }
     REQUIRE(writer->Commit().ok());
   }
-  const auto before = Segments(tmp.journal());
+  const auto before = Segments(tmp.Journal());
   REQUIRE(before.size() >= 4);
   // Keep the segment holding before[2].first_seq + 1.
   const SequenceNumber keep_from(before[2].first_seq.value() + 1);
-  REQUIRE(RemoveJournalSegmentsBefore(tmp.journal(), keep_from).ok());
-  const auto after = Segments(tmp.journal());
+  REQUIRE(RemoveJournalSegmentsBefore(tmp.Journal(), keep_from).ok());
+  const auto after = Segments(tmp.Journal());
   REQUIRE(after.size() == before.size() - 2);
   CHECK(after.front().first_seq == before[2].first_seq);
-  const auto rest = ReadAll(tmp.journal());
+  const auto rest = ReadAll(tmp.Journal());
   CHECK(rest.front().header.seq == before[2].first_seq);
   CHECK(rest.back().header.seq == SequenceNumber(400));
   // Never the last segment, whatever the seq.
   REQUIRE(
-      RemoveJournalSegmentsBefore(tmp.journal(), SequenceNumber(1000)).ok());
-  CHECK(Segments(tmp.journal()).size() == 1);
-  CHECK(ReadAll(tmp.journal()).back().header.seq == SequenceNumber(400));
+      RemoveJournalSegmentsBefore(tmp.Journal(), SequenceNumber(1000)).ok());
+  CHECK(Segments(tmp.Journal()).size() == 1);
+  CHECK(ReadAll(tmp.Journal()).back().header.seq == SequenceNumber(400));
 }
 
 // ---- Fault injection
@@ -559,34 +563,36 @@ class FaultyFileOps final : public JournalFileOps {
   };
 
   Status CreateDir(const std::string& path) override {
-    return real()->CreateDir(path);
+    return Real()->CreateDir(path);
   }
   Result<std::unique_ptr<JournalFile>> CreateFile(
       const std::string& path) override {
     if (fail_create) {
       return Status::IoError("create " + path + ": Read-only (injected)");
     }
-    return Wrap(real()->CreateFile(path));
+    return Wrap(Real()->CreateFile(path));
   }
   Result<std::unique_ptr<JournalFile>> OpenForAppend(
       const std::string& path, std::uint64_t size) override {
-    return Wrap(real()->OpenForAppend(path, size));
+    return Wrap(Real()->OpenForAppend(path, size));
   }
   Status RemoveFile(const std::string& path) override {
-    return real()->RemoveFile(path);
+    return Real()->RemoveFile(path);
   }
   Status SyncDir(const std::string& path) override {
     if (fail_dir_sync) {
       return Status::IoError("fsync directory: Input/output error (injected)");
     }
-    return real()->SyncDir(path);
+    return Real()->SyncDir(path);
   }
 
  private:
-  static JournalFileOps* real() { return PosixJournalFileOps(); }
+  static JournalFileOps* Real() { return PosixJournalFileOps(); }
   Result<std::unique_ptr<JournalFile>> Wrap(
       Result<std::unique_ptr<JournalFile>> file) {
-    if (!file.ok()) return file;
+    if (!file.ok()) {
+      return file;
+    }
     return std::unique_ptr<JournalFile>(
         std::make_unique<File>(std::move(*file), this));
   }
@@ -603,7 +609,7 @@ TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
       std::mt19937_64 rng(seed + static_cast<std::uint64_t>(fault));
       FaultyFileOps ops;
       const JournalOptions options{
-          .dir = tmp.journal(), .segment_bytes = 4096, .file_ops = &ops};
+          .dir = tmp.Journal(), .segment_bytes = 4096, .file_ops = &ops};
       auto writer = OpenWriter(options);
       std::vector<Command> acked;
       std::vector<Command> appended;
@@ -664,14 +670,14 @@ TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
 
       // Everything acknowledged is there, in order; anything beyond it is a
       // prefix of what was appended after the last acknowledgement.
-      const std::vector<Command> got = ReadAll(tmp.journal());
+      const std::vector<Command> got = ReadAll(tmp.Journal());
       REQUIRE(got.size() >= acked.size());
       REQUIRE(got.size() <= appended.size());
       for (std::size_t i = 0; i < got.size(); ++i) {
         REQUIRE(Bytes(got[i]) == Bytes(appended[i]));
       }
       // And the journal can be reopened and continued.
-      auto reopened = OpenWriter({.dir = tmp.journal()});
+      auto reopened = OpenWriter({.dir = tmp.Journal()});
       CHECK(reopened->last_seq() ==
             (got.empty() ? SequenceNumber(0) : got.back().header.seq));
       REQUIRE(reopened->Append(MakeCommand(seq + 1, rng)).ok());
@@ -693,15 +699,23 @@ TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
       rng() % 2 == 0 ? 8192 + rng() % 8192 : std::size_t{16} << 20;
   auto writer =
       JournalWriter::Open({.dir = dir, .segment_bytes = segment_bytes});
-  if (!writer.ok()) ::_exit(2);
+  if (!writer.ok()) {
+    ::_exit(2);
+  }
   std::uint64_t seq = (*writer)->last_seq().value();
   while (true) {
     const std::uint64_t n = 1 + rng() % 64;
     for (std::uint64_t i = 0; i < n; ++i) {
-      if (!(*writer)->Append(MakeCommand(++seq, rng)).ok()) ::_exit(3);
+      if (!(*writer)->Append(MakeCommand(++seq, rng)).ok()) {
+        ::_exit(3);
+      }
     }
-    if (!(*writer)->Commit().ok()) ::_exit(4);
-    if (::write(report_fd, &seq, sizeof seq) != sizeof seq) ::_exit(5);
+    if (!(*writer)->Commit().ok()) {
+      ::_exit(4);
+    }
+    if (::write(report_fd, &seq, sizeof seq) != sizeof seq) {
+      ::_exit(5);
+    }
   }
 }
 
@@ -719,7 +733,7 @@ TEST_CASE("commands reported committed survive SIGKILL at random points",
     REQUIRE(pid >= 0);
     if (pid == 0) {
       ::close(fds[0]);
-      RunChild(tmp.journal(), child_seed, fds[1]);
+      RunChild(tmp.Journal(), child_seed, fds[1]);
     }
     ::close(fds[1]);
     // Let the child commit a random number of batches, then kill it, often
@@ -728,11 +742,15 @@ TEST_CASE("commands reported committed survive SIGKILL at random points",
     for (std::uint64_t i = 0; i < reports; ++i) {
       std::uint64_t seq = 0;
       const ssize_t got = ::read(fds[0], &seq, sizeof seq);
-      if (got != sizeof seq) break;
+      if (got != sizeof seq) {
+        break;
+      }
       REQUIRE(seq > last_reported);
       last_reported = seq;
     }
-    if (rng() % 2 == 0) ::usleep(static_cast<useconds_t>(rng() % 2000));
+    if (rng() % 2 == 0) {
+      ::usleep(static_cast<useconds_t>(rng() % 2000));
+    }
     ::kill(pid, SIGKILL);
     // Reports written before the kill are acknowledged too.
     std::uint64_t seq = 0;
@@ -746,7 +764,7 @@ TEST_CASE("commands reported committed survive SIGKILL at random points",
     INFO("child status " << wstatus);
     REQUIRE(WIFSIGNALED(wstatus));
 
-    const std::vector<Command> got = ReadAll(tmp.journal());
+    const std::vector<Command> got = ReadAll(tmp.Journal());
     REQUIRE(!got.empty());
     // Seqs are exactly 1..N: the writer continues where the journal ends.
     std::size_t gaps = 0;
@@ -757,7 +775,7 @@ TEST_CASE("commands reported committed survive SIGKILL at random points",
     CHECK(got.back().header.seq.value() >= last_reported);
     last_reported = got.back().header.seq.value();
     // Reopening cuts off a torn tail, if the kill left one.
-    auto writer = OpenWriter({.dir = tmp.journal()});
+    auto writer = OpenWriter({.dir = tmp.Journal()});
     CHECK(writer->last_seq().value() == last_reported);
     if (!writer->recovery_report().empty()) {
       ++torn_rounds;

@@ -11,13 +11,13 @@ TEST_CASE("CSV reader handles quotes, CRLF and empty lines", "[csv]") {
                           "2,\"multi\nline\",\r\n",
                           "f.csv", &t)
               .ok());
-  REQUIRE(t.rows().size() == 2);
-  CHECK(t.Field(t.rows()[0], "b") == "x,y");
-  CHECK(t.Field(t.rows()[0], "c") == "he said \"hi\"");
-  CHECK(t.rows()[0].line == 2);
-  CHECK(t.Field(t.rows()[1], "b") == "multi\nline");
-  CHECK(t.Field(t.rows()[1], "c").empty());
-  CHECK(t.rows()[1].line == 4);
+  REQUIRE(t.Rows().size() == 2);
+  CHECK(t.Field(t.Rows()[0], "b") == "x,y");
+  CHECK(t.Field(t.Rows()[0], "c") == "he said \"hi\"");
+  CHECK(t.Rows()[0].line == 2);
+  CHECK(t.Field(t.Rows()[1], "b") == "multi\nline");
+  CHECK(t.Field(t.Rows()[1], "c").empty());
+  CHECK(t.Rows()[1].line == 4);
 }
 
 TEST_CASE("CSV reader names the line of every malformation", "[csv]") {
@@ -49,7 +49,7 @@ TEST_CASE("CSV table reports missing columns and field errors", "[csv]") {
   REQUIRE(CsvTable::Parse("a,b\n1,2\n", "f.csv", &t).ok());
   Status s = t.RequireColumns({"a", "c"});
   CHECK(s.message() == "f.csv line 1: missing column 'c'");
-  CHECK(t.Error(t.rows()[0], "b", "bad").message() ==
+  CHECK(t.Error(t.Rows()[0], "b", "bad").message() ==
         "f.csv line 2, column 'b': bad");
 }
 

@@ -35,9 +35,9 @@ std::map<std::string, std::map<std::string, std::int64_t>> Totals() {
                           "totals.csv", &t)
               .ok());
   std::map<std::string, std::map<std::string, std::int64_t>> out;
-  for (const auto& row : t.rows()) {
-    for (std::size_t i = 1; i < t.header().size(); ++i) {
-      out[row.fields[0]][t.header()[i]] = std::stoll(row.fields[i]);
+  for (const auto& row : t.Rows()) {
+    for (std::size_t i = 1; i < t.Header().size(); ++i) {
+      out[row.fields[0]][t.Header()[i]] = std::stoll(row.fields[i]);
     }
   }
   return out;

@@ -278,6 +278,22 @@ TEST_CASE("Brokers: password hash, entitlements, account state", "[registry]") {
   CHECK(state->entitlements[0].account == AccountId(2));
 }
 
+TEST_CASE("Verifiers: add, list, refusals", "[registry]") {
+  Fixture f;
+  REQUIRE(f.r->AddVerifier("V2", "Verifier Two").ok());
+  auto list = f.r->Verifiers();
+  REQUIRE(list.ok());
+  REQUIRE(list->size() == 2);
+  CHECK(list->at(1).id == "V2");
+  CHECK(list->at(1).name == "Verifier Two");
+  f.Refused(StatusCode::kAlreadyExists,
+            [&] { return f.r->AddVerifier("V1", "Again"); });
+  f.Refused(StatusCode::kInvalidArgument,
+            [&] { return f.r->AddVerifier("V 3", "Bad id"); });
+  f.Refused(StatusCode::kInvalidArgument,
+            [&] { return f.r->AddVerifier("V3", ""); });
+}
+
 TEST_CASE("Policy: defaults, change, refusals", "[registry]") {
   Fixture f;
   auto p = f.r->GetPolicy();

@@ -114,8 +114,8 @@ TEST_CASE("Reservations are stored and bound direct writes to free amounts",
   REQUIRE(f.r->ApplyServerBatch(batch).ok());
   const AccountHoldings seller = f.Of("SELLER");
   CHECK(seller.units.at(0).reserved == Quantity(600));
-  CHECK(seller.units.at(0).free() == Quantity(400));
-  CHECK(f.Of("BUYER").cash_free() == Cash(100'000));
+  CHECK(seller.units.at(0).Free() == Quantity(400));
+  CHECK(f.Of("BUYER").CashFree() == Cash(100'000));
   f.Refused(StatusCode::kFailedPrecondition, [&] {
     return f.r->Transfer("KZQ-2019", "SELLER", "BUYER", Quantity(401));
   });
@@ -166,6 +166,9 @@ TEST_CASE("A bad batch is refused whole", "[settlement]") {
   ServerBatch zero_qty;
   zero_qty.trades = {Fixture::Trade(1, 1, 0)};
   refuse(zero_qty, StatusCode::kInvalidArgument);
+  ServerBatch huge_notional;
+  huge_notional.trades = {Fixture::Trade(1, 1'000'000'000'000, 1'000'000)};
+  refuse(huge_notional, StatusCode::kInvalidArgument);
   ServerBatch over_reserved;
   over_reserved.reservations = {ReservationUpdate{AccountId(1), InstrumentId(1),
                                                   Quantity(1001), Cash(0)}};

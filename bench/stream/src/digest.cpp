@@ -14,7 +14,7 @@ std::uint64_t FillHash(std::span<const Fill> fills) {
     hash.AddI64(fill.price.value());
     hash.AddI64(fill.qty.value());
   }
-  return hash.digest();
+  return hash.Digest();
 }
 
 std::uint64_t BookHash(std::span<const RestingOrder> book) {
@@ -25,7 +25,7 @@ std::uint64_t BookHash(std::span<const RestingOrder> book) {
     hash.AddI64(order.price.value());
     hash.AddI64(order.open_qty.value());
   }
-  return hash.digest();
+  return hash.Digest();
 }
 
 std::string HashToHex(std::uint64_t value) {

@@ -76,6 +76,7 @@ Result<ReplayReport> internal::ReplayEngine(const Stream& stream,
   report.best_ask = run->best_ask;
   report.cancel_rejects = run->cancel_rejects;
   report.seconds = run->seconds;
+  report.cpu_seconds = run->cpu_seconds;
   report.latency_ns = run->latency_ns;
   return report;
 }

@@ -57,7 +57,9 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
   const engine::Command* data = commands.data();
   auto step = [&engine, data](std::size_t i) { engine.Execute(data[i]); };
   if (latency_samples == nullptr) {
-    run.seconds = TimeWhole(commands.size(), step);
+    const internal::LoopTime time = TimeWhole(commands.size(), step);
+    run.seconds = time.wall_seconds;
+    run.cpu_seconds = time.cpu_seconds;
   } else {
     TimeEach(commands.size(), step, latency_samples);
   }

@@ -64,7 +64,7 @@ class Generator {
     return event;
   }
 
-  [[nodiscard]] const GeneratorStats& stats() const { return stats_; }
+  [[nodiscard]] const GeneratorStats& Stats() const { return stats_; }
 
  private:
   StreamEvent Aggressive() {
@@ -200,7 +200,7 @@ Result<GeneratorStats> GenerateStream(const GeneratorOptions& options,
   if (!out) {
     return Status::IoError("writing the stream failed");
   }
-  return generator.stats();
+  return generator.Stats();
 }
 
 }  // namespace carbonex::stream

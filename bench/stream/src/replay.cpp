@@ -24,7 +24,7 @@ struct BookPass {
   std::optional<Price> best_ask;
   std::uint64_t cancel_rejects = 0;
   std::uint64_t refused_adds = 0;
-  double seconds = 0;
+  internal::LoopTime time;
 };
 
 Result<BookPass> RunBookPass(const Stream& stream, const ReplayOptions& options,
@@ -50,7 +50,7 @@ Result<BookPass> RunBookPass(const Stream& stream, const ReplayOptions& options,
     }
   };
   if (latency_samples == nullptr) {
-    pass.seconds = TimeWhole(stream.events.size(), step);
+    pass.time = TimeWhole(stream.events.size(), step);
   } else {
     TimeEach(stream.events.size(), step, latency_samples);
   }
@@ -89,7 +89,8 @@ Result<ReplayReport> ReplayBook(const Stream& stream,
   report.best_bid = first->best_bid;
   report.best_ask = first->best_ask;
   report.cancel_rejects = first->cancel_rejects;
-  report.seconds = first->seconds;
+  report.seconds = first->time.wall_seconds;
+  report.cpu_seconds = first->time.cpu_seconds;
   if (options.measure_latency) {
     first->fills = {};  // release its memory before the second pass
     std::vector<std::uint32_t> samples;

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <cstdint>
+#include <ctime>
 #include <span>
 #include <vector>
 
@@ -14,14 +15,31 @@ namespace carbonex::stream::internal {
 
 using Clock = std::chrono::steady_clock;
 
-// Runs step(i) for every i < n; returns the elapsed seconds of the loop.
+// CPU time consumed by the calling thread so far, in seconds.
+inline double ThreadCpuSeconds() {
+  timespec now{};
+  clock_gettime(CLOCK_THREAD_CPUTIME_ID, &now);
+  return static_cast<double>(now.tv_sec) +
+         static_cast<double>(now.tv_nsec) * 1e-9;
+}
+
+struct LoopTime {
+  double wall_seconds = 0;
+  double cpu_seconds = 0;  // of the calling thread
+};
+
+// Runs step(i) for every i < n; returns the elapsed wall and CPU time of the
+// loop.
 template <typename Step>
-double TimeWhole(std::size_t n, Step&& step) {
+LoopTime TimeWhole(std::size_t n, Step&& step) {
+  const double cpu_start = ThreadCpuSeconds();
   const Clock::time_point start = Clock::now();
   for (std::size_t i = 0; i < n; ++i) {
     step(i);
   }
-  return std::chrono::duration<double>(Clock::now() - start).count();
+  const Clock::time_point end = Clock::now();
+  return {std::chrono::duration<double>(end - start).count(),
+          ThreadCpuSeconds() - cpu_start};
 }
 
 // Runs step(i) for every i < n, timing each call on its own.

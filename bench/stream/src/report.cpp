@@ -60,6 +60,11 @@ std::string ReportToText(const ReplayReport& report, double clock_overhead_ns) {
   line("cancel_rejects", std::to_string(report.cancel_rejects));
   line("seconds", fmt::format("{:.6f}", report.seconds));
   line("events_per_sec", fmt::format("{:.0f}", report.events_per_sec));
+  line("cpu_seconds",
+       fmt::format("{:.6f} ({:.0f} events per CPU-second)", report.cpu_seconds,
+                   report.cpu_seconds > 0
+                       ? static_cast<double>(report.events) / report.cpu_seconds
+                       : 0.0));
   line("latency_ns",
        fmt::format("p50 {} p99 {} p999 {} max {}", report.latency_ns.p50,
                    report.latency_ns.p99, report.latency_ns.p999,

@@ -6,14 +6,13 @@
 #include <filesystem>
 #include <random>
 
+#include "carbonex/fixclient/fake_exchange.h"
 #include "carbonex/fixclient/messages.h"
-#include "fake_exchange.h"
 
 namespace carbonex::fixclient {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeExchange;
 
 constexpr auto kWait = 5000ms;
 
@@ -259,7 +258,7 @@ TEST_CASE("client refuses bad options and bad calls", "[fixclient][client]") {
   }
   SECTION("calls on a session that is not logged on") {
     ClientOptions options;
-    options.port = testing::PickFreePort();  // nobody listens there
+    options.port = PickFreePort();  // nobody listens there
     options.sessions = {{.sender_comp_id = "B"}};
     Client client(options);
     CHECK(client.WaitLoggedOn(0, 10ms).code() ==

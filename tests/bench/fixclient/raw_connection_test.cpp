@@ -5,14 +5,13 @@
 
 #include <catch2/catch.hpp>
 
+#include "carbonex/fixclient/fake_exchange.h"
 #include "carbonex/fixclient/messages.h"
-#include "fake_exchange.h"
 
 namespace carbonex::fixclient {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeExchange;
 
 constexpr auto kWait = 5000ms;
 
@@ -146,9 +145,8 @@ TEST_CASE("raw connection errors", "[fixclient][raw]") {
   CHECK(connection.SendRaw("x").code() == StatusCode::kFailedPrecondition);
   CHECK(connection.ReadRaw(10ms).status().code() ==
         StatusCode::kFailedPrecondition);
-  CHECK(
-      connection.Connect("127.0.0.1", testing::PickFreePort(), 1000ms).code() ==
-      StatusCode::kIoError);
+  CHECK(connection.Connect("127.0.0.1", PickFreePort(), 1000ms).code() ==
+        StatusCode::kIoError);
   CHECK(connection.Connect("no-such-host.invalid", 9878, 1000ms).code() ==
         StatusCode::kInvalidArgument);
   CHECK_FALSE(connection.connected());

@@ -10,15 +10,15 @@
 #include <set>
 #include <sstream>
 
+#include "carbonex/fixclient/fake_exchange.h"
 #include "carbonex/stream/generator.h"
 #include "carbonex/stream/stream.h"
-#include "fake_exchange.h"
 
 namespace carbonex::loadgen {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeExchange;
+using fixclient::FakeExchange;
 
 LoadOptions OptionsFor(const FakeExchange& exchange) {
   LoadOptions options;

@@ -2,14 +2,14 @@
 #include <catch2/catch.hpp>
 #include <sstream>
 
+#include "carbonex/fixclient/fake_exchange.h"
 #include "carbonex/trader/runner.h"
-#include "fake_exchange.h"
 
 namespace carbonex::trader {
 namespace {
 
 using namespace std::chrono_literals;
-using testing::FakeExchange;
+using fixclient::FakeExchange;
 
 Script Parse(const std::string& text) {
   Result<Script> script = ParseScript(text, "");

@@ -60,7 +60,7 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::filesystem::path& path() const { return path_; }
+  [[nodiscard]] const std::filesystem::path& Path() const { return path_; }
 
  private:
   std::filesystem::path path_;
@@ -99,7 +99,7 @@ TEST_CASE("The canonical 1M stream is reproduced and replays as expected",
   options.aggressive_pct = params["aggressive_pct"].get<int>();
 
   TempDir dir;
-  const std::filesystem::path file = dir.path() / "stream.txt";
+  const std::filesystem::path file = dir.Path() / "stream.txt";
   GeneratorStats stats;
   {
     std::ofstream out(file, std::ios::binary);

@@ -22,11 +22,11 @@ std::string LittleEndian(std::uint64_t value) {
 std::uint64_t HashOf(const std::string& bytes) {
   Fnv1a64 hash;
   hash.AddBytes(bytes);
-  return hash.digest();
+  return hash.Digest();
 }
 
 TEST_CASE("Fnv1a64 matches the published FNV-1a 64 test vectors", "[digest]") {
-  CHECK(Fnv1a64().digest() == 0xcbf29ce484222325ULL);
+  CHECK(Fnv1a64().Digest() == 0xcbf29ce484222325ULL);
   CHECK(HashOf("a") == 0xaf63dc4c8601ec8cULL);
   CHECK(HashOf("foobar") == 0x85944171f73967e8ULL);
 }
@@ -34,11 +34,11 @@ TEST_CASE("Fnv1a64 matches the published FNV-1a 64 test vectors", "[digest]") {
 TEST_CASE("Fnv1a64 feeds integers as 8 little-endian bytes", "[digest]") {
   Fnv1a64 hash;
   hash.AddU64(0x0102030405060708ULL);
-  CHECK(hash.digest() ==
+  CHECK(hash.Digest() ==
         HashOf(std::string("\x08\x07\x06\x05\x04\x03\x02\x01", 8)));
   Fnv1a64 negative;
   negative.AddI64(-1);
-  CHECK(negative.digest() == HashOf(std::string(8, '\xff')));
+  CHECK(negative.Digest() == HashOf(std::string(8, '\xff')));
 }
 
 TEST_CASE("FillHash covers taker, maker, price and qty of every fill",

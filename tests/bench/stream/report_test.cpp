@@ -21,11 +21,13 @@ ReplayReport SampleReport() {
   report.cancel_rejects = 1;
   report.seconds = 0.5;
   report.events_per_sec = 14;
+  report.cpu_seconds = 0.25;
   report.latency_ns = {100, 200, 300, 400};
   return report;
 }
 
 TEST_CASE("ReportToJson prints exactly the documented keys", "[report]") {
+  // cpu_seconds is deliberately not among them (text output only).
   const nlohmann::json json =
       nlohmann::json::parse(ReportToJson(SampleReport()));
   std::set<std::string> keys;
@@ -56,6 +58,9 @@ TEST_CASE("ReportToText prints one line per result", "[report]") {
   CHECK_THAT(text, Catch::Contains("best_ask:       none\n"));
   CHECK_THAT(text, Catch::Contains("latency_ns:     p50 100 p99 200 p999 300 "
                                    "max 400\n"));
+  CHECK_THAT(
+      text,
+      Catch::Contains("cpu_seconds:    0.250000 (28 events per CPU-second)\n"));
   CHECK_THAT(text, Catch::Contains("20.0 ns"));
 }
 

@@ -114,15 +114,19 @@ class JournalWriter {
   [[nodiscard]] Status Commit();
 
   // The last appended command's seq (0 for an empty journal).
+  // NOLINTNEXTLINE(readability-identifier-naming): accessor
   [[nodiscard]] SequenceNumber last_seq() const;
   // The last committed command's seq (0 for an empty journal). After Open()
   // this equals last_seq(): everything found on disk counts as committed.
+  // NOLINTNEXTLINE(readability-identifier-naming): accessor
   [[nodiscard]] SequenceNumber durable_seq() const;
   // True once an I/O error has made the writer refuse further work.
+  // NOLINTNEXTLINE(readability-identifier-naming): accessor
   [[nodiscard]] bool failed() const;
   // What Open() found and did, one line, e.g. "truncated torn tail of 37
   // bytes at offset 4096 of journal-...cxj"; empty when the journal was
   // clean. The caller logs it.
+  // NOLINTNEXTLINE(readability-identifier-naming): accessor
   [[nodiscard]] const std::string& recovery_report() const;
 
  private:
@@ -164,6 +168,7 @@ class JournalReader {
 
   // How many bytes of torn tail the reader stopped at (0 if none); valid once
   // Next() has returned std::nullopt.
+  // NOLINTNEXTLINE(readability-identifier-naming): accessor
   [[nodiscard]] std::uint64_t torn_tail_bytes() const;
 
  private:

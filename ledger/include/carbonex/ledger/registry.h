@@ -164,7 +164,7 @@ struct UnitsLine {
   std::string symbol;
   Quantity held{0};
   Quantity reserved{0};
-  [[nodiscard]] Quantity free() const { return held - reserved; }
+  [[nodiscard]] Quantity Free() const { return held - reserved; }
 };
 
 struct AccountHoldings {
@@ -174,7 +174,7 @@ struct AccountHoldings {
       units;  // ascending instrument id; held or reserved > 0
   Cash cash_held{0};
   Cash cash_reserved{0};
-  [[nodiscard]] Cash cash_free() const { return cash_held - cash_reserved; }
+  [[nodiscard]] Cash CashFree() const { return cash_held - cash_reserved; }
 };
 
 struct TradeFilter {

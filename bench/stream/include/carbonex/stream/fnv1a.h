@@ -43,7 +43,7 @@ class Fnv1a64 {
     AddU64(static_cast<std::uint64_t>(value));
   }
 
-  [[nodiscard]] constexpr std::uint64_t digest() const { return hash_; }
+  [[nodiscard]] constexpr std::uint64_t Digest() const { return hash_; }
 
  private:
   std::uint64_t hash_ = kOffsetBasis;

@@ -75,6 +75,9 @@ struct ReplayReport {
   std::uint64_t cancel_rejects = 0;  // X lines whose order was not live
   double seconds = 0;                // throughput pass, matching only
   double events_per_sec = 0;
+  // CPU time of the throughput pass. On a busy machine `seconds` includes
+  // time spent waiting for a CPU; this does not.
+  double cpu_seconds = 0;
   LatencyNs latency_ns;
 };
 
@@ -133,6 +136,7 @@ struct EngineRun {
   // then asks best→worst, FIFO within a level.
   std::vector<RestingOrder> book;
   double seconds = 0;
+  double cpu_seconds = 0;
   LatencyNs latency_ns;
 };
 

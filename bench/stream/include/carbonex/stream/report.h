@@ -16,8 +16,9 @@ namespace carbonex::stream {
 // and latency_ns {p50, p99, p999, max}. No trailing newline.
 [[nodiscard]] std::string ReportToJson(const ReplayReport& report);
 
-// "key: value" lines, one per JSON key, then a note on the clock overhead
-// included in each latency sample (`clock_overhead_ns`).
+// "key: value" lines, one per JSON key plus `cpu_seconds` (the throughput
+// pass's CPU time), then a note on the clock overhead included in each
+// latency sample (`clock_overhead_ns`).
 [[nodiscard]] std::string ReportToText(const ReplayReport& report,
                                        double clock_overhead_ns);
 

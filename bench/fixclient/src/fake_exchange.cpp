@@ -1,4 +1,4 @@
-#include "fake_exchange.h"
+#include "carbonex/fixclient/fake_exchange.h"
 
 #include <netinet/in.h>
 #include <quickfix/Application.h>
@@ -18,17 +18,14 @@
 #include <algorithm>
 #include <deque>
 #include <mutex>
+#include <optional>
 #include <stdexcept>
 
 #include "carbonex/fixclient/client.h"
 #include "carbonex/fixclient/messages.h"
 
-namespace carbonex::testing {
+namespace carbonex::fixclient {
 namespace {
-
-using fixclient::FieldOf;
-using fixclient::FormatPrice;
-using fixclient::MsgTypeOf;
 
 struct FakeOrder {
   FIX::SessionID session;
@@ -73,7 +70,7 @@ class FakeExchange::Application : public FIX::Application {
                                                  FIX::IncorrectTagValue,
                                                  FIX::RejectLogon) override {
     if (MsgTypeOf(message) != "A") return;
-    {
+    if (options_.record) {
       std::lock_guard lock(mu_);
       logons_.push_back(message);
     }
@@ -91,7 +88,7 @@ class FakeExchange::Application : public FIX::Application {
   void fromApp(const FIX::Message& message,
                const FIX::SessionID& id) noexcept override {
     std::lock_guard lock(mu_);
-    received_.push_back(message);
+    if (options_.record) received_.push_back(message);
     const std::string type = MsgTypeOf(message);
     if (type == "D") {
       ++orders_;
@@ -182,7 +179,7 @@ class FakeExchange::Application : public FIX::Application {
       order.qty = 0;
     }
     if (auto price = FieldOf(message, FIX::FIELD::Price)) {
-      auto parsed = fixclient::ParsePrice(*price);
+      auto parsed = ParsePrice(*price);
       order.price = parsed.ok() ? parsed->value() : 0;
     }
     if (order.qty <= 0 || (order.price && *order.price <= 0)) {
@@ -191,7 +188,7 @@ class FakeExchange::Application : public FIX::Application {
     }
     Report(order, '0', '0');
     if (!options_.match) {
-      book_[order.symbol].push_back(order);
+      resting_.emplace(std::make_pair(id.toString(), order.cl_ord_id), order);
       return;
     }
     std::deque<FakeOrder>& book = book_[order.symbol];
@@ -235,12 +232,25 @@ class FakeExchange::Application : public FIX::Application {
         FieldOf(message, FIX::FIELD::OrigClOrdID).value_or("");
     const std::string cl_ord_id =
         FieldOf(message, FIX::FIELD::ClOrdID).value_or("");
-    std::deque<FakeOrder>& book =
-        book_[FieldOf(message, FIX::FIELD::Symbol).value_or("")];
-    auto it = std::find_if(book.begin(), book.end(), [&](const FakeOrder& o) {
-      return o.session == id && o.cl_ord_id == orig;
-    });
-    if (it == book.end()) {
+    std::optional<FakeOrder> found;
+    if (options_.match) {
+      std::deque<FakeOrder>& book =
+          book_[FieldOf(message, FIX::FIELD::Symbol).value_or("")];
+      auto it = std::find_if(book.begin(), book.end(), [&](const FakeOrder& o) {
+        return o.session == id && o.cl_ord_id == orig;
+      });
+      if (it != book.end()) {
+        found = *it;
+        book.erase(it);
+      }
+    } else {
+      auto it = resting_.find(std::make_pair(id.toString(), orig));
+      if (it != resting_.end()) {
+        found = it->second;
+        resting_.erase(it);
+      }
+    }
+    if (!found) {
       FIX44::OrderCancelReject reject;
       reject.setField(FIX::OrderID("NONE"));
       reject.setField(FIX::ClOrdID(cl_ord_id));
@@ -252,16 +262,16 @@ class FakeExchange::Application : public FIX::Application {
       Send(reject, id);
       return;
     }
-    FakeOrder order = *it;
-    book.erase(it);
-    Report(order, '4', '4', 0, 0, cl_ord_id, orig);
+    Report(*found, '4', '4', 0, 0, cl_ord_id, orig);
   }
 
   const FakeExchangeOptions& options_;
   mutable std::mutex mu_;
   std::vector<FIX::Message> received_;
   std::vector<FIX::Message> logons_;
-  std::map<std::string, std::deque<FakeOrder>> book_;
+  std::map<std::string, std::deque<FakeOrder>> book_;  // when matching
+  // When not matching: resting orders by (session, ClOrdID).
+  std::map<std::pair<std::string, std::string>, FakeOrder> resting_;
   int orders_ = 0;
   std::uint64_t order_ids_ = 0;
   std::uint64_t exec_ids_ = 0;
@@ -294,7 +304,7 @@ FakeExchange::FakeExchange(FakeExchangeOptions options)
 FakeExchange::~FakeExchange() { Stop(); }
 
 Status FakeExchange::Start() {
-  port_ = PickFreePort();
+  port_ = options_.port != 0 ? options_.port : PickFreePort();
   quickfix_ = std::make_unique<QuickFix>();
   try {
     FIX::Dictionary defaults;
@@ -304,8 +314,7 @@ Status FakeExchange::Start() {
     defaults.setString("StartTime", "00:00:00");
     defaults.setString("EndTime", "00:00:00");
     defaults.setBool("UseDataDictionary", true);
-    defaults.setString("DataDictionary",
-                       fixclient::DefaultDataDictionaryPath());
+    defaults.setString("DataDictionary", DefaultDataDictionaryPath());
     defaults.setBool("CheckLatency", false);
     quickfix_->settings.set(defaults);
     for (const auto& [broker, password] : options_.passwords) {
@@ -342,4 +351,4 @@ std::vector<FIX::Message> FakeExchange::Logons() const {
 
 int FakeExchange::orders_received() const { return application_->orders(); }
 
-}  // namespace carbonex::testing
+}  // namespace carbonex::fixclient

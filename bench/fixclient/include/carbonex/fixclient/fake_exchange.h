@@ -1,6 +1,8 @@
-// FakeExchange: an in-process QuickFIX SocketAcceptor on a loopback port that
-// stands in for carbonex-server in the tests of the FIX client, the load
-// generator and the scripted trader.
+// FakeExchange: an in-process QuickFIX SocketAcceptor that stands in for
+// carbonex-server in the tests of the FIX client, the load generator and the
+// scripted trader, and (as carbonex-fake-exchange) gives carbonex-loadgen a
+// baseline: the cost of the FIX path without the exchange behind it.
+// Target carbonex::fixclient_fake, kept out of carbonex::fixclient.
 //
 // It checks Logon passwords (a wrong one is refused with Logout + Text, as the
 // contract says), acknowledges every NewOrderSingle with an ExecutionReport
@@ -13,8 +15,8 @@
 //
 // Thread-safety: QuickFIX calls back on the acceptor's single thread; the
 // accessors lock, so tests may call them from any thread.
-#ifndef CARBONEX_TESTS_BENCH_FIXCLIENT_FAKE_EXCHANGE_H_
-#define CARBONEX_TESTS_BENCH_FIXCLIENT_FAKE_EXCHANGE_H_
+#ifndef CARBONEX_FIXCLIENT_FAKE_EXCHANGE_H_
+#define CARBONEX_FIXCLIENT_FAKE_EXCHANGE_H_
 
 #include <quickfix/Message.h>
 
@@ -25,7 +27,7 @@
 
 #include "carbonex/common/status.h"
 
-namespace carbonex::testing {
+namespace carbonex::fixclient {
 
 // A TCP port on 127.0.0.1 that was free a moment ago (QuickFIX cannot listen
 // on port 0, so we bind one ourselves, read its number and release it).
@@ -34,7 +36,9 @@ int PickFreePort();
 struct FakeExchangeOptions {
   std::string comp_id = "CARBONEX";
   std::map<std::string, std::string> passwords;  // SenderCompID -> password
-  bool match = true;  // false: acknowledge only, never trade
+  bool match = true;   // false: acknowledge only, never trade
+  int port = 0;        // 0: a free loopback port (see PickFreePort)
+  bool record = true;  // keep every message for Received() and Logons()
 };
 
 class FakeExchange {
@@ -44,7 +48,8 @@ class FakeExchange {
   FakeExchange(const FakeExchange&) = delete;
   FakeExchange& operator=(const FakeExchange&) = delete;
 
-  // Listens on a free loopback port. Errors: IoError from QuickFIX.
+  // Listens on options.port, or on a free loopback port if it is 0.
+  // Errors: IoError from QuickFIX (e.g. the port is taken).
   Status Start();
   void Stop();
   [[nodiscard]] int port() const { return port_; }
@@ -64,6 +69,6 @@ class FakeExchange {
   std::unique_ptr<QuickFix> quickfix_;
 };
 
-}  // namespace carbonex::testing
+}  // namespace carbonex::fixclient
 
-#endif  // CARBONEX_TESTS_BENCH_FIXCLIENT_FAKE_EXCHANGE_H_
+#endif  // CARBONEX_FIXCLIENT_FAKE_EXCHANGE_H_
