@@ -835,7 +835,12 @@ std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
             report.setField(kOrigClOrdId,
                             std::string(body.order.cl_ord_id.view()));
           }
-          report.setField(kText, std::string(CancelText(body.reason)));
+          if (body.cancel_cl_ord_id.empty() &&
+              body.reason == engine::CancelReason::kMassCancel) {
+            report.setField(kText, "cancel-on-disconnect: session dropped");
+          } else {
+            report.setField(kText, std::string(CancelText(body.reason)));
+          }
           return report;
         } else if constexpr (std::is_same_v<T, engine::OrderExpired>) {
           FIX::Message report =

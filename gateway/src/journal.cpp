@@ -847,8 +847,8 @@ const std::string& JournalWriter::recovery_report() const {
 
 class JournalReader::Impl {
  public:
-  explicit Impl(std::vector<JournalSegment> segments)
-      : segments_(std::move(segments)) {}
+  Impl(std::vector<JournalSegment> segments, SequenceNumber after)
+      : segments_(std::move(segments)), after_(after) {}
 
   Result<std::optional<engine::Command>> Next() {
     if (!error_.ok()) {
@@ -884,6 +884,9 @@ class JournalReader::Impl {
         }
         any_ = true;
         last_seq_ = seq;
+        if (seq <= after_) {
+          continue;
+        }
         return next;
       }
       torn_bytes_ += cursor_->TornBytes();
@@ -895,6 +898,7 @@ class JournalReader::Impl {
 
  private:
   std::vector<JournalSegment> segments_;
+  SequenceNumber after_;  // commands up to this seq are skipped
   std::size_t next_segment_ = 0;
   std::unique_ptr<SegmentCursor> cursor_;
   bool any_ = false;
@@ -909,12 +913,27 @@ JournalReader::~JournalReader() = default;
 
 Result<std::unique_ptr<JournalReader>> JournalReader::Open(
     const std::string& dir) {
+  return Open(dir, SequenceNumber(0));
+}
+
+Result<std::unique_ptr<JournalReader>> JournalReader::Open(
+    const std::string& dir, SequenceNumber after) {
   auto segments = ListJournalSegments(dir);
   if (!segments.ok()) {
     return segments.status();
   }
+  // Drop the segments that end before the one that can hold after + 1:
+  // segment i holds only seqs below segment i + 1's first seq.
+  std::size_t first = 0;
+  while (first + 1 < segments->size() &&
+         (*segments)[first + 1].first_seq.value() <= after.value() + 1 &&
+         after.value() != ~std::uint64_t{0}) {
+    ++first;
+  }
+  segments->erase(segments->begin(),
+                  segments->begin() + static_cast<std::ptrdiff_t>(first));
   return std::unique_ptr<JournalReader>(
-      new JournalReader(std::make_unique<Impl>(std::move(*segments))));
+      new JournalReader(std::make_unique<Impl>(std::move(*segments), after)));
 }
 
 Result<std::optional<engine::Command>> JournalReader::Next() {

@@ -38,15 +38,21 @@ struct Failure {
 }
 
 void Check(const Status& s) {
-  if (!s.ok()) Fail(s.message());
+  if (!s.ok()) {
+    Fail(s.message());
+  }
 }
 
 std::string ReadFile(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
-  if (!in) Fail("cannot read '" + path + "'");
+  if (!in) {
+    Fail("cannot read '" + path + "'");
+  }
   std::ostringstream ss;
   ss << in.rdbuf();
-  if (in.bad()) Fail("cannot read '" + path + "'");
+  if (in.bad()) {
+    Fail("cannot read '" + path + "'");
+  }
   return ss.str();
 }
 
@@ -76,10 +82,14 @@ class Table {
             !r[i].empty() &&
             r[i].find_first_not_of("0123456789.-") == std::string::npos;
         const std::string pad(width[i] - r[i].size(), ' ');
-        if (i > 0) line += "  ";
+        if (i > 0) {
+          line += "  ";
+        }
         line += numeric && &r != &rows_[0] ? pad + r[i] : r[i] + pad;
       }
-      while (!line.empty() && line.back() == ' ') line.pop_back();
+      while (!line.empty() && line.back() == ' ') {
+        line.pop_back();
+      }
       out << line << '\n';
     }
   }
@@ -98,7 +108,9 @@ std::unique_ptr<ledger::Registry> OpenRegistry(const Globals& g, bool create) {
   options.path = g.db;
   options.create_if_missing = create;
   auto r = ledger::Registry::Open(options);
-  if (!r.ok()) Fail(r.status().message());
+  if (!r.ok()) {
+    Fail(r.status().message());
+  }
   return std::move(*r);
 }
 
@@ -119,7 +131,9 @@ json RunWrite(const Globals& g, const std::string& verb, const json& args) {
       response = ledger::ExecuteControlRequest(*registry, line);
       break;
     }
-    if (lock.status().code() != StatusCode::kBusy) Check(lock.status());
+    if (lock.status().code() != StatusCode::kBusy) {
+      Check(lock.status());
+    }
     auto sent = ledger::SendControlRequest(g.db, line);
     if (sent.ok()) {
       response = *sent;
@@ -172,7 +186,9 @@ void PrintWriteResult(const Globals& g, const json& result) {
   }
   std::cout << "ok: " << result.value("verb", std::string("done"));
   for (const auto& [k, v] : result.items()) {
-    if (k == "verb" || k == "accounts") continue;
+    if (k == "verb" || k == "accounts") {
+      continue;
+    }
     std::cout << "  " << k << "="
               << (v.is_string() ? v.get<std::string>() : v.dump());
   }
@@ -278,8 +294,12 @@ int main(int argc, char** argv) {
   i_add->callback([&] {
     action = [&] {
       json args{{"symbol", i_symbol}, {"kind", i_kind}, {"vintage", i_vintage}};
-      if (!i_tick.empty()) args["tick"] = i_tick;
-      if (i_add->count("--max-order-qty") > 0) args["max_order_qty"] = i_max;
+      if (!i_tick.empty()) {
+        args["tick"] = i_tick;
+      }
+      if (i_add->count("--max-order-qty") > 0) {
+        args["max_order_qty"] = i_max;
+      }
       PrintWriteResult(g, RunWrite(g, "instrument add", args));
     };
   });
@@ -329,9 +349,15 @@ int main(int argc, char** argv) {
   c_add->callback([&] {
     action = [&] {
       json args{{"id", c_id}, {"name", c_name}};
-      if (!c_sector.empty()) args["sector"] = c_sector;
-      if (!c_bin.empty()) args["bin"] = c_bin;
-      if (c_add->count("--holding-limit") > 0) args["holding_limit"] = c_limit;
+      if (!c_sector.empty()) {
+        args["sector"] = c_sector;
+      }
+      if (!c_bin.empty()) {
+        args["bin"] = c_bin;
+      }
+      if (c_add->count("--holding-limit") > 0) {
+        args["holding_limit"] = c_limit;
+      }
       PrintWriteResult(g, RunWrite(g, "company add", args));
     };
   });
@@ -352,7 +378,9 @@ int main(int argc, char** argv) {
   b_add->callback([&] {
     action = [&] {
       std::string pw = ReadFile(b_pwfile);
-      if (!pw.empty() && pw.back() == '\n') pw.pop_back();
+      if (!pw.empty() && pw.back() == '\n') {
+        pw.pop_back();
+      }
       PrintWriteResult(g, RunWrite(g, "broker add",
                                    {{"comp_id", b_comp},
                                     {"password", pw},
@@ -505,7 +533,9 @@ int main(int argc, char** argv) {
                                  : r->Holdings(std::string_view(h_account));
       Check(h.status());
       json accounts = json::array();
-      for (const auto& a : *h) accounts.push_back(HoldingsJson(a));
+      for (const auto& a : *h) {
+        accounts.push_back(HoldingsJson(a));
+      }
       if (g.json) {
         std::cout << json{{"accounts", accounts}}.dump(2) << '\n';
       } else {
@@ -523,8 +553,12 @@ int main(int argc, char** argv) {
     action = [&] {
       auto r = OpenRegistry(g, false);
       ledger::TradeFilter f;
-      if (!t_account.empty()) f.account = t_account;
-      if (!t_symbol.empty()) f.symbol = t_symbol;
+      if (!t_account.empty()) {
+        f.account = t_account;
+      }
+      if (!t_symbol.empty()) {
+        f.symbol = t_symbol;
+      }
       auto list = r->Trades(f);
       Check(list.status());
       json out = json::array();
@@ -756,8 +790,9 @@ int main(int argc, char** argv) {
                   << ledger::FormatCash(rep->deposited) << ", withdrawn "
                   << ledger::FormatCash(rep->withdrawn) << ", held "
                   << ledger::FormatCash(rep->cash_held) << "\n";
-        for (const auto& p : rep->problems)
+        for (const auto& p : rep->problems) {
           std::cout << "PROBLEM: " << p << '\n';
+        }
         std::cout << (rep->ok() ? "audit: OK\n" : "audit: FAILED\n");
       }
       if (!rep->ok()) {
@@ -782,12 +817,21 @@ int main(int argc, char** argv) {
   p_set->callback([&] {
     action = [&] {
       json args = json::object();
-      if (p_set->count("--offset-share-bp") > 0)
+      if (p_set->count("--offset-share-bp") > 0) {
         args["offset_share_bp"] = p_share;
-      if (!p_penalty.empty()) args["penalty"] = p_penalty;
-      if (p_set->count("--gwp-co2") > 0) args["gwp_co2"] = p_co2;
-      if (p_set->count("--gwp-ch4") > 0) args["gwp_ch4"] = p_ch4;
-      if (p_set->count("--gwp-n2o") > 0) args["gwp_n2o"] = p_n2o;
+      }
+      if (!p_penalty.empty()) {
+        args["penalty"] = p_penalty;
+      }
+      if (p_set->count("--gwp-co2") > 0) {
+        args["gwp_co2"] = p_co2;
+      }
+      if (p_set->count("--gwp-ch4") > 0) {
+        args["gwp_ch4"] = p_ch4;
+      }
+      if (p_set->count("--gwp-n2o") > 0) {
+        args["gwp_n2o"] = p_n2o;
+      }
       PrintWriteResult(g, RunWrite(g, "policy set", args));
     };
   });
@@ -823,13 +867,17 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     std::string msg = e.what();
     for (char& c : msg) {
-      if (c == '\n') c = ' ';
+      if (c == '\n') {
+        c = ' ';
+      }
     }
     std::cerr << "carbonex-registry: " << msg << " (see --help)\n";
     return 2;
   }
   try {
-    if (action) action();
+    if (action) {
+      action();
+    }
     std::cout.flush();
     return 0;
   } catch (const Failure& f) {

@@ -4,7 +4,9 @@ namespace carbonex::ledger {
 
 Result<std::int64_t> ParseFixed(std::string_view text, int decimals) {
   const std::string shown = "'" + std::string(text.substr(0, 40)) + "'";
-  if (text.empty()) return Status::InvalidArgument("empty number");
+  if (text.empty()) {
+    return Status::InvalidArgument("empty number");
+  }
   constexpr std::int64_t kLimit = 9'000'000'000'000'000;
   std::int64_t value = 0;
   int fraction_digits = -1;  // -1: no point seen
@@ -80,7 +82,9 @@ std::string FormatCash(Cash cash) {
   std::uint64_t u = negative ? 0 - static_cast<std::uint64_t>(v)
                              : static_cast<std::uint64_t>(v);
   std::string cents = std::to_string(u % 100);
-  if (cents.size() < 2) cents.insert(0, "0");
+  if (cents.size() < 2) {
+    cents.insert(0, "0");
+  }
   return (negative ? "-" : "") + std::to_string(u / 100) + "." + cents;
 }
 

@@ -38,7 +38,9 @@ Result<AuditReport> Registry::AuditVerify() const {
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           KeyReader kr(k);
           std::uint64_t seq = 0;
-          if (!kr.U64(&seq)) return Status::Corruption("malformed audit key");
+          if (!kr.U64(&seq)) {
+            return Status::Corruption("malformed audit key");
+          }
           ++report.entries;
           if (seq != expected_seq) {
             problems.push_back("audit entry " + std::to_string(seq) +
@@ -125,7 +127,9 @@ Result<AuditReport> Registry::AuditVerify() const {
                     txn.Get(im.dbi_[kTradesDb],
                             KeyWriter().U64(id.get<std::uint64_t>()).Encoded(),
                             &tv, &found);
-                if (!s2.ok()) return s2;
+                if (!s2.ok()) {
+                  return s2;
+                }
                 if (!found) {
                   problems.push_back(
                       "trade " + std::to_string(id.get<std::uint64_t>()) +
@@ -158,14 +162,20 @@ Result<AuditReport> Registry::AuditVerify() const {
           }
           return Status::Ok();
         });
-    if (!st.ok()) return st;
-    if (report.entries > 0) report.head_hash_hex = Hex(prev);
+    if (!st.ok()) {
+      return st;
+    }
+    if (report.entries > 0) {
+      report.head_hash_hex = Hex(prev);
+    }
     // The head record must point at the last entry.
     {
       std::string_view v;
       bool found = false;
       st = txn.Get(im.dbi_[kMetaDb], "audit_head", &v, &found);
-      if (!st.ok()) return st;
+      if (!st.ok()) {
+        return st;
+      }
       if (report.entries > 0) {
         ValueReader r(v, RecordType::kAuditHead, "audit head");
         std::uint64_t seq = 0;
@@ -191,11 +201,15 @@ Result<AuditReport> Registry::AuditVerify() const {
                     ValueReader r(v, RecordType::kTotal, "total record");
                     std::int64_t t = 0;
                     r.I64(&t);
-                    if (!r.ok()) return r.status();
+                    if (!r.ok()) {
+                      return r.status();
+                    }
                     stored[{static_cast<unsigned char>(k[0]), inst}] = t;
                     return Status::Ok();
                   });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     for (const auto& [key, value] : replayed) {
       auto it = stored.find(key);
       const std::int64_t have = it == stored.end() ? 0 : it->second;
@@ -234,7 +248,9 @@ Result<AuditReport> Registry::AuditVerify() const {
           }
           Balance b;
           Status s2 = DecodeBalance(v, RecordType::kHolding, &b);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           if (b.held < 0 || b.reserved < 0 || b.reserved > b.held) {
             problems.push_back("holding of account id " + std::to_string(a) +
                                " in instrument id " + std::to_string(i) +
@@ -244,13 +260,17 @@ Result<AuditReport> Registry::AuditVerify() const {
           held[i] += b.held;
           return Status::Ok();
         });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     st = txn.Scan(
         im.dbi_[kCashDb], "",
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           Balance b;
           Status s2 = DecodeBalance(v, RecordType::kCash, &b);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           if (b.held < 0 || b.reserved < 0 || b.reserved > b.held) {
             KeyReader kr(k);
             std::uint32_t a = 0;
@@ -262,16 +282,22 @@ Result<AuditReport> Registry::AuditVerify() const {
           report.cash_held += Cash(b.held);
           return Status::Ok();
         });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     st = txn.Scan(
         im.dbi_[kInstrumentsDb], "",
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           KeyReader kr(k);
           std::uint32_t id = 0;
-          if (!kr.U32(&id)) return Status::Corruption("bad instrument key");
+          if (!kr.U32(&id)) {
+            return Status::Corruption("bad instrument key");
+          }
           InstrumentInfo info;
           Status s2 = DecodeInstrument(id, v, &info);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           ConservationLine line;
           line.symbol = info.spec.symbol;
           line.issued = Quantity(total(TotalKind::kIssued, id));
@@ -290,7 +316,9 @@ Result<AuditReport> Registry::AuditVerify() const {
           report.instruments.push_back(std::move(line));
           return Status::Ok();
         });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     for (const auto& [id, h] : held) {
       problems.push_back("holdings of unknown instrument id " +
                          std::to_string(id) + " (" + std::to_string(h) + ")");
@@ -304,7 +332,9 @@ Result<AuditReport> Registry::AuditVerify() const {
     }
     return Status::Ok();
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return report;
 }
 

@@ -74,7 +74,9 @@ class KeyReader {
  private:
   template <typename T>
   bool Be(T* v, std::size_t n) {
-    if (in_.size() < pos_ + n) return false;
+    if (in_.size() < pos_ + n) {
+      return false;
+    }
     std::uint64_t r = 0;
     for (std::size_t i = 0; i < n; ++i) {
       r = (r << 8) | static_cast<unsigned char>(in_[pos_ + i]);
@@ -145,13 +147,17 @@ class ValueReader {
   bool U64(std::uint64_t* v) { return Le(v, 8); }
   bool I64(std::int64_t* v) {
     std::uint64_t u = 0;
-    if (!Le(&u, 8)) return false;
+    if (!Le(&u, 8)) {
+      return false;
+    }
     *v = static_cast<std::int64_t>(u);
     return true;
   }
   bool Str(std::string* s) {
     std::uint16_t n = 0;
-    if (!U16(&n)) return false;
+    if (!U16(&n)) {
+      return false;
+    }
     if (bad_ || in_.size() < pos_ + n) {
       bad_ = true;
       return false;
@@ -172,7 +178,9 @@ class ValueReader {
   [[nodiscard]] std::size_t Position() const { return pos_; }
   [[nodiscard]] bool ok() const { return !bad_; }
   [[nodiscard]] Status status() const {
-    if (!bad_) return Status::Ok();
+    if (!bad_) {
+      return Status::Ok();
+    }
     return Status::Corruption(
         std::string("decode ") + what_ +
         (version_ ? ": unknown record version" : ": malformed record"));

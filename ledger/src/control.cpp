@@ -40,7 +40,9 @@ class Args {
     return Status::Ok();
   }
   Status OptStr(const char* name, std::string* out) const {
-    if (!j_.contains(name) || j_[name].is_null()) return Status::Ok();
+    if (!j_.contains(name) || j_[name].is_null()) {
+      return Status::Ok();
+    }
     return Str(name, out);
   }
   Status Int(const char* name, std::int64_t* out) const {
@@ -55,7 +57,9 @@ class Args {
     return j_.contains(name) && !j_[name].is_null();
   }
   Status Bool(const char* name, bool* out) const {
-    if (!Has(name)) return Status::Ok();
+    if (!Has(name)) {
+      return Status::Ok();
+    }
     if (!j_[name].is_boolean()) {
       return Status::InvalidArgument(std::string("argument '") + name +
                                      "' must be true or false");
@@ -72,16 +76,22 @@ class Args {
     }
     std::string text;
     Status s = Str(name, &text);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     auto c = ParseCash(text);
-    if (!c.ok()) return c.status();
+    if (!c.ok()) {
+      return c.status();
+    }
     *out = *c;
     return Status::Ok();
   }
   Status Year(int* out) const {
     std::int64_t y = 0;
     Status s = Int("year", &y);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (y < 2000 || y > 2100) {
       return Status::InvalidArgument("year outside 2000..2100");
     }
@@ -115,8 +125,12 @@ Result<json> After(Registry& r, std::initializer_list<std::string> accounts) {
   json out = json::array();
   for (const std::string& a : accounts) {
     auto h = r.Holdings(std::string_view(a));
-    if (!h.ok()) return h.status();
-    for (const auto& one : *h) out.push_back(HoldingsJson(one));
+    if (!h.ok()) {
+      return h.status();
+    }
+    for (const auto& one : *h) {
+      out.push_back(HoldingsJson(one));
+    }
   }
   return out;
 }
@@ -139,9 +153,13 @@ using Handler = std::function<Result<json>(Registry&, const Args&)>;
 
 Result<json> WithAccounts(Registry& r, Status s, const std::string& verb,
                           std::initializer_list<std::string> accounts) {
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   auto after = After(r, accounts);
-  if (!after.ok()) return after.status();
+  if (!after.ok()) {
+    return after.status();
+  }
   return json{{"verb", verb}, {"accounts", *after}};
 }
 
@@ -153,9 +171,15 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string kind;
          std::int64_t vintage = 0;
          Status s = a.Str("symbol", &spec.symbol);
-         if (s.ok()) s = a.Str("kind", &kind);
-         if (s.ok()) s = a.Int("vintage", &vintage);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Str("kind", &kind);
+         }
+         if (s.ok()) {
+           s = a.Int("vintage", &vintage);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          if (kind == "allowance") {
            spec.kind = InstrumentKind::kAllowance;
          } else if (kind == "offset") {
@@ -170,17 +194,23 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          if (a.Has("tick") || a.Has("tick_tiyn")) {
            Cash tick;
            s = a.Money("tick", &tick);
-           if (!s.ok()) return s;
+           if (!s.ok()) {
+             return s;
+           }
            spec.tick = Price(tick.value());
          }
          if (a.Has("max_order_qty")) {
            std::int64_t q = 0;
            s = a.Int("max_order_qty", &q);
-           if (!s.ok()) return s;
+           if (!s.ok()) {
+             return s;
+           }
            spec.max_order_qty = Quantity(q);
          }
          s = r.AddInstrument(spec);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{{"verb", "instrument add"},
                      {"symbol", spec.symbol},
                      {"kind", kind},
@@ -192,17 +222,27 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
        [](Registry& r, const Args& a) -> Result<json> {
          CompanySpec spec;
          Status s = a.Str("id", &spec.id);
-         if (s.ok()) s = a.Str("name", &spec.name);
-         if (s.ok()) s = a.OptStr("sector", &spec.sector);
-         if (s.ok()) s = a.OptStr("bin", &spec.bin);
+         if (s.ok()) {
+           s = a.Str("name", &spec.name);
+         }
+         if (s.ok()) {
+           s = a.OptStr("sector", &spec.sector);
+         }
+         if (s.ok()) {
+           s = a.OptStr("bin", &spec.bin);
+         }
          if (s.ok() && a.Has("holding_limit")) {
            std::int64_t limit = 0;
            s = a.Int("holding_limit", &limit);
            spec.holding_limit = Quantity(limit);
          }
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          s = r.AddCompany(spec);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          json j{{"verb", "company add"},
                 {"company", spec.id},
                 {"account", spec.id},
@@ -216,12 +256,19 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
        [](Registry& r, const Args& a) -> Result<json> {
          BrokerSpec spec;
          Status s = a.Str("comp_id", &spec.comp_id);
-         if (s.ok()) s = a.Str("password", &spec.password);
-         if (s.ok())
+         if (s.ok()) {
+           s = a.Str("password", &spec.password);
+         }
+         if (s.ok()) {
            s = a.Bool("cancel_on_disconnect", &spec.cancel_on_disconnect);
-         if (!s.ok()) return s;
+         }
+         if (!s.ok()) {
+           return s;
+         }
          s = r.AddBroker(spec);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{{"verb", "broker add"},
                      {"comp_id", spec.comp_id},
                      {"cancel_on_disconnect", spec.cancel_on_disconnect}};
@@ -231,10 +278,16 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string comp;
          std::string account;
          Status s = a.Str("comp_id", &comp);
-         if (s.ok()) s = a.Str("account", &account);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Str("account", &account);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          s = r.EntitleBroker(comp, account);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{{"verb", "broker entitle"},
                      {"comp_id", comp},
                      {"account", account}};
@@ -244,10 +297,16 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string id;
          std::string name;
          Status s = a.Str("id", &id);
-         if (s.ok()) s = a.Str("name", &name);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Str("name", &name);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          s = r.AddVerifier(id, name);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{
              {"verb", "verifier add"}, {"verifier", id}, {"name", name}};
        }},
@@ -256,8 +315,12 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string account;
          Cash amount;
          Status s = a.Str("account", &account);
-         if (s.ok()) s = a.Money("amount", &amount);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Money("amount", &amount);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          return WithAccounts(r, r.DepositCash(account, amount), "cash deposit",
                              {account});
        }},
@@ -266,8 +329,12 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string account;
          Cash amount;
          Status s = a.Str("account", &account);
-         if (s.ok()) s = a.Money("amount", &amount);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Money("amount", &amount);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          return WithAccounts(r, r.WithdrawCash(account, amount),
                              "cash withdraw", {account});
        }},
@@ -278,10 +345,18 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string reason = "allocation";
          std::int64_t qty = 0;
          Status s = a.Str("symbol", &symbol);
-         if (s.ok()) s = a.Str("account", &account);
-         if (s.ok()) s = a.Int("qty", &qty);
-         if (s.ok()) s = a.OptStr("reason", &reason);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Str("account", &account);
+         }
+         if (s.ok()) {
+           s = a.Int("qty", &qty);
+         }
+         if (s.ok()) {
+           s = a.OptStr("reason", &reason);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          IssueReason why = IssueReason::kAllocation;
          if (reason == "auction") {
            why = IssueReason::kAuction;
@@ -302,10 +377,18 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string to;
          std::int64_t qty = 0;
          Status s = a.Str("symbol", &symbol);
-         if (s.ok()) s = a.Str("from", &from);
-         if (s.ok()) s = a.Str("to", &to);
-         if (s.ok()) s = a.Int("qty", &qty);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Str("from", &from);
+         }
+         if (s.ok()) {
+           s = a.Str("to", &to);
+         }
+         if (s.ok()) {
+           s = a.Int("qty", &qty);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          return WithAccounts(r, r.Transfer(symbol, from, to, Quantity(qty)),
                              "transfer", {from, to});
        }},
@@ -315,9 +398,15 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string account;
          std::int64_t qty = 0;
          Status s = a.Str("symbol", &symbol);
-         if (s.ok()) s = a.Str("account", &account);
-         if (s.ok()) s = a.Int("qty", &qty);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Str("account", &account);
+         }
+         if (s.ok()) {
+           s = a.Int("qty", &qty);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          return WithAccounts(r, r.CancelUnits(symbol, account, Quantity(qty)),
                              "cancel", {account});
        }},
@@ -328,10 +417,18 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::int64_t qty = 0;
          int year = 0;
          Status s = a.Str("account", &account);
-         if (s.ok()) s = a.Year(&year);
-         if (s.ok()) s = a.Str("symbol", &symbol);
-         if (s.ok()) s = a.Int("qty", &qty);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Year(&year);
+         }
+         if (s.ok()) {
+           s = a.Str("symbol", &symbol);
+         }
+         if (s.ok()) {
+           s = a.Int("qty", &qty);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          return WithAccounts(r,
                              r.Surrender(account, year, symbol, Quantity(qty)),
                              "surrender", {account});
@@ -344,14 +441,26 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string installations_name = "installations.csv";
          PlanImportOptions options;
          Status s = a.Str("companies_csv", &companies);
-         if (s.ok()) s = a.OptStr("companies_name", &companies_name);
-         if (s.ok()) s = a.OptStr("installations_csv", &installations);
-         if (s.ok()) s = a.OptStr("installations_name", &installations_name);
-         if (s.ok()) s = a.Bool("with_emissions", &options.with_emissions);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.OptStr("companies_name", &companies_name);
+         }
+         if (s.ok()) {
+           s = a.OptStr("installations_csv", &installations);
+         }
+         if (s.ok()) {
+           s = a.OptStr("installations_name", &installations_name);
+         }
+         if (s.ok()) {
+           s = a.Bool("with_emissions", &options.with_emissions);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          auto sum = r.ImportPlan(companies, companies_name, installations,
                                  installations_name, options);
-         if (!sum.ok()) return sum.status();
+         if (!sum.ok()) {
+           return sum.status();
+         }
          return json{{"verb", "nap import"},
                      {"companies_created", sum->companies_created},
                      {"companies_existing", sum->companies_existing},
@@ -368,12 +477,22 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string name = "emissions.csv";
          int year = 0;
          Status s = a.Str("account", &account);
-         if (s.ok()) s = a.Year(&year);
-         if (s.ok()) s = a.Str("csv", &csv);
-         if (s.ok()) s = a.OptStr("name", &name);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Year(&year);
+         }
+         if (s.ok()) {
+           s = a.Str("csv", &csv);
+         }
+         if (s.ok()) {
+           s = a.OptStr("name", &name);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          auto rep = r.SubmitEmissions(account, year, csv, name);
-         if (!rep.ok()) return rep.status();
+         if (!rep.ok()) {
+           return rep.status();
+         }
          return json{{"verb", "emissions submit"},
                      {"account", account},
                      {"year", year},
@@ -388,11 +507,19 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string verifier;
          int year = 0;
          Status s = a.Str("account", &account);
-         if (s.ok()) s = a.Year(&year);
-         if (s.ok()) s = a.Str("verifier", &verifier);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Year(&year);
+         }
+         if (s.ok()) {
+           s = a.Str("verifier", &verifier);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          s = r.VerifyEmissions(account, year, verifier);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{{"verb", "emissions verify"},
                      {"account", account},
                      {"year", year},
@@ -406,12 +533,22 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
          std::string reason;
          int year = 0;
          Status s = a.Str("account", &account);
-         if (s.ok()) s = a.Year(&year);
-         if (s.ok()) s = a.Str("verifier", &verifier);
-         if (s.ok()) s = a.Str("reason", &reason);
-         if (!s.ok()) return s;
+         if (s.ok()) {
+           s = a.Year(&year);
+         }
+         if (s.ok()) {
+           s = a.Str("verifier", &verifier);
+         }
+         if (s.ok()) {
+           s = a.Str("reason", &reason);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          s = r.RejectEmissions(account, year, verifier, reason);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{{"verb", "emissions reject"},
                      {"account", account},
                      {"year", year},
@@ -422,20 +559,33 @@ const std::map<std::string, Handler, std::less<>>& Handlers() {
       {"policy set",
        [](Registry& r, const Args& a) -> Result<json> {
          auto current = r.GetPolicy();
-         if (!current.ok()) return current.status();
+         if (!current.ok()) {
+           return current.status();
+         }
          Policy p = *current;
          Status s = Status::Ok();
-         if (a.Has("offset_share_bp"))
+         if (a.Has("offset_share_bp")) {
            s = a.Int("offset_share_bp", &p.offset_share_bp);
+         }
          if (s.ok() && (a.Has("penalty") || a.Has("penalty_tiyn"))) {
            s = a.Money("penalty", &p.penalty_per_tonne);
          }
-         if (s.ok() && a.Has("gwp_co2")) s = a.Int("gwp_co2", &p.gwp_co2);
-         if (s.ok() && a.Has("gwp_ch4")) s = a.Int("gwp_ch4", &p.gwp_ch4);
-         if (s.ok() && a.Has("gwp_n2o")) s = a.Int("gwp_n2o", &p.gwp_n2o);
-         if (!s.ok()) return s;
+         if (s.ok() && a.Has("gwp_co2")) {
+           s = a.Int("gwp_co2", &p.gwp_co2);
+         }
+         if (s.ok() && a.Has("gwp_ch4")) {
+           s = a.Int("gwp_ch4", &p.gwp_ch4);
+         }
+         if (s.ok() && a.Has("gwp_n2o")) {
+           s = a.Int("gwp_n2o", &p.gwp_n2o);
+         }
+         if (!s.ok()) {
+           return s;
+         }
          s = r.SetPolicy(p);
-         if (!s.ok()) return s;
+         if (!s.ok()) {
+           return s;
+         }
          return json{{"verb", "policy set"},
                      {"offset_share_bp", p.offset_share_bp},
                      {"penalty_tiyn", p.penalty_per_tonne.value()},
@@ -495,7 +645,9 @@ std::string ControlOkResponse(std::string_view result_json) {
 std::string ExecuteControlRequest(Registry& registry, std::string_view line) {
   try {
     auto req = ParseControlRequest(line);
-    if (!req.ok()) return ControlErrorResponse(req.status().message());
+    if (!req.ok()) {
+      return ControlErrorResponse(req.status().message());
+    }
     if (req->verb == "close-day") {
       return ControlErrorResponse(
           "close-day: only a running server can close "
@@ -507,7 +659,9 @@ std::string ExecuteControlRequest(Registry& registry, std::string_view line) {
     }
     const json args = json::parse(req->args_json);
     auto result = it->second(registry, Args(args));
-    if (!result.ok()) return ControlErrorResponse(result.status().message());
+    if (!result.ok()) {
+      return ControlErrorResponse(result.status().message());
+    }
     return ControlOkResponse(
         result->dump(-1, ' ', false, json::error_handler_t::replace));
   } catch (const std::exception& e) {
@@ -521,7 +675,9 @@ Result<std::unique_ptr<ServerLock>> ServerLock::TryAcquire(
     std::string_view dir) {
   const std::string path = ServerLockPath(dir);
   int fd = ::open(path.c_str(), O_RDWR | O_CREAT | O_CLOEXEC, 0600);
-  if (fd < 0) return Status::IoError(Errno("open " + path));
+  if (fd < 0) {
+    return Status::IoError(Errno("open " + path));
+  }
   if (::flock(fd, LOCK_EX | LOCK_NB) != 0) {
     const int err = errno;
     ::close(fd);
@@ -557,9 +713,13 @@ Result<std::string> SendControlRequest(std::string_view dir,
                                        std::string_view line) {
   sockaddr_un addr{};
   Status s = SocketAddress(dir, &addr);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::IoError(Errno("control socket"));
+  if (fd < 0) {
+    return Status::IoError(Errno("control socket"));
+  }
   struct Closer {
     int fd;
     ~Closer() { ::close(fd); }
@@ -574,7 +734,9 @@ Result<std::string> SendControlRequest(std::string_view dir,
   while (sent < out.size()) {
     ssize_t n = ::send(fd, out.data() + sent, out.size() - sent, MSG_NOSIGNAL);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return Status::IoError(Errno("send to the server"));
     }
     sent += static_cast<std::size_t>(n);
@@ -584,10 +746,14 @@ Result<std::string> SendControlRequest(std::string_view dir,
   while (true) {
     ssize_t n = ::recv(fd, buf, sizeof(buf), 0);
     if (n < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       return Status::IoError(Errno("read from the server"));
     }
-    if (n == 0) break;
+    if (n == 0) {
+      break;
+    }
     response.append(buf, static_cast<std::size_t>(n));
     if (auto nl = response.find('\n'); nl != std::string::npos) {
       response.resize(nl);
@@ -602,11 +768,15 @@ Result<std::string> SendControlRequest(std::string_view dir,
 Result<int> ListenControlSocket(std::string_view dir) {
   sockaddr_un addr{};
   Status s = SocketAddress(dir, &addr);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   const std::string path = ControlSocketPath(dir);
   ::unlink(path.c_str());  // a stale socket of an earlier run
   int fd = ::socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-  if (fd < 0) return Status::IoError(Errno("control socket"));
+  if (fd < 0) {
+    return Status::IoError(Errno("control socket"));
+  }
   // The directory is owner-only (0700), so nobody else can reach the
   // socket in the moment before the chmod.
   const int rc =

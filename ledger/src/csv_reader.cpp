@@ -53,7 +53,9 @@ Status ParseCsvRecords(std::string_view text, std::string_view file_name,
             closed = true;
             break;
           }
-          if (c == '\n') ++line;
+          if (c == '\n') {
+            ++line;
+          }
           field.push_back(c);
           ++i;
         }
@@ -66,7 +68,9 @@ Status ParseCsvRecords(std::string_view text, std::string_view file_name,
         }
       } else {
         while (i < n && text[i] != ',' && text[i] != '\n') {
-          if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') break;
+          if (text[i] == '\r' && i + 1 < n && text[i + 1] == '\n') {
+            break;
+          }
           if (text[i] == '"') {
             return LineError(file_name, line, "quote inside an unquoted field");
           }
@@ -104,7 +108,9 @@ Status CsvTable::Parse(std::string_view text, std::string_view file_name,
   out->rows_.clear();
   std::vector<CsvRecord> records;
   Status s = ParseCsvRecords(text, file_name, &records);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (records.empty()) {
     return Status::InvalidArgument(std::string(file_name) +
                                    ": empty file (no header line)");
@@ -146,7 +152,9 @@ Status CsvTable::RequireColumns(const std::vector<std::string>& names) const {
 
 std::optional<std::size_t> CsvTable::Column(std::string_view name) const {
   auto it = std::find(header_.begin(), header_.end(), name);
-  if (it == header_.end()) return std::nullopt;
+  if (it == header_.end()) {
+    return std::nullopt;
+  }
   return static_cast<std::size_t>(it - header_.begin());
 }
 

@@ -78,7 +78,9 @@ Status Txn::Get(MDB_dbi dbi, std::string_view key, std::string_view* value,
     *found = false;
     return Status::Ok();
   }
-  if (rc != MDB_SUCCESS) return LmdbError(rc, operation_ + ": read");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, operation_ + ": read");
+  }
   *found = true;
   *value = View(v);
   return Status::Ok();
@@ -89,7 +91,9 @@ Status Txn::Put(MDB_dbi dbi, std::string_view key, std::string_view value,
   MDB_val k = Val(key);
   MDB_val v = Val(value);
   int rc = mdb_put(txn_, dbi, &k, &v, flags);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, operation_ + ": write");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, operation_ + ": write");
+  }
   return Status::Ok();
 }
 
@@ -102,7 +106,9 @@ Status Txn::Insert(MDB_dbi dbi, std::string_view key, std::string_view value,
     *inserted = false;
     return Status::Ok();
   }
-  if (rc != MDB_SUCCESS) return LmdbError(rc, operation_ + ": write");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, operation_ + ": write");
+  }
   *inserted = true;
   return Status::Ok();
 }
@@ -112,7 +118,9 @@ Status Txn::Scan(MDB_dbi dbi, std::string_view prefix,
                                             bool*)>& fn) const {
   MDB_cursor* cursor = nullptr;
   int rc = mdb_cursor_open(txn_, dbi, &cursor);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, operation_ + ": open cursor");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, operation_ + ": open cursor");
+  }
   struct Closer {
     MDB_cursor* c;
     ~Closer() { mdb_cursor_close(c); }
@@ -123,11 +131,17 @@ Status Txn::Scan(MDB_dbi dbi, std::string_view prefix,
                       : mdb_cursor_get(cursor, &k, &v, MDB_SET_RANGE);
   while (rc == MDB_SUCCESS) {
     std::string_view key = View(k);
-    if (key.substr(0, prefix.size()) != prefix) break;
+    if (key.substr(0, prefix.size()) != prefix) {
+      break;
+    }
     bool more = true;
     Status s = fn(key, View(v), &more);
-    if (!s.ok()) return s;
-    if (!more) return Status::Ok();
+    if (!s.ok()) {
+      return s;
+    }
+    if (!more) {
+      return Status::Ok();
+    }
     rc = mdb_cursor_get(cursor, &k, &v, MDB_NEXT);
   }
   if (rc != MDB_SUCCESS && rc != MDB_NOTFOUND) {
@@ -139,7 +153,9 @@ Status Txn::Scan(MDB_dbi dbi, std::string_view prefix,
 Status Txn::LastKey(MDB_dbi dbi, std::string* key, bool* found) const {
   MDB_cursor* cursor = nullptr;
   int rc = mdb_cursor_open(txn_, dbi, &cursor);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, operation_ + ": open cursor");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, operation_ + ": open cursor");
+  }
   MDB_val k{};
   MDB_val v{};
   rc = mdb_cursor_get(cursor, &k, &v, MDB_LAST);
@@ -148,7 +164,9 @@ Status Txn::LastKey(MDB_dbi dbi, std::string* key, bool* found) const {
     *found = false;
     return Status::Ok();
   }
-  if (rc != MDB_SUCCESS) return LmdbError(rc, operation_ + ": last key");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, operation_ + ": last key");
+  }
   *found = true;
   key->assign(View(k));
   return Status::Ok();

@@ -21,9 +21,13 @@ Int128 RoundHalfUp(Int128 value, Int128 divisor) {
 }
 
 bool PrintableId(std::string_view s) {
-  if (s.empty() || s.size() > 64) return false;
+  if (s.empty() || s.size() > 64) {
+    return false;
+  }
   for (char c : s) {
-    if (c <= ' ' || c > '~' || c == ',') return false;
+    if (c <= ' ' || c > '~' || c == ',') {
+      return false;
+    }
   }
   return true;
 }
@@ -36,11 +40,15 @@ Status ComputeEmissions(std::string_view csv, std::string_view file_name,
   out->total_t = 0;
   CsvTable table;
   Status s = CsvTable::Parse(csv, file_name, &table);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   s = table.RequireColumns({"installation_id", "source_stream", "gas",
                             "activity_data", "activity_unit", "emission_factor",
                             "oxidation_factor"});
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (table.Rows().empty()) {
     return Status::InvalidArgument(std::string(file_name) +
                                    ": no emission lines");
@@ -79,8 +87,9 @@ Status ComputeEmissions(std::string_view csv, std::string_view file_name,
                          "duplicate installation, source stream and gas");
     }
     auto ad = ParseFixed(table.Field(row, "activity_data"), 3);
-    if (!ad.ok())
+    if (!ad.ok()) {
       return table.Error(row, "activity_data", ad.status().message());
+    }
     if (*ad > kMaxActivityMilli) {
       return table.Error(row, "activity_data", "above 10^12");
     }

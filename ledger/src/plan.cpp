@@ -46,8 +46,12 @@ Status ParseCapField(const CsvTable& t, const CsvRecord& row,
     return t.Error(row, col, "negative value '" + text + "'");
   }
   auto v = ParseFixed(text, 0);
-  if (!v.ok()) return t.Error(row, col, v.status().message());
-  if (*v > kMaxCap) return t.Error(row, col, "above 10^12 t");
+  if (!v.ok()) {
+    return t.Error(row, col, v.status().message());
+  }
+  if (*v > kMaxCap) {
+    return t.Error(row, col, "above 10^12 t");
+  }
   *out = *v;
   return Status::Ok();
 }
@@ -55,8 +59,12 @@ Status ParseCapField(const CsvTable& t, const CsvRecord& row,
 Status RequireText(const CsvTable& t, const CsvRecord& row,
                    const std::string& col, std::size_t max) {
   const std::string& text = t.Field(row, col);
-  if (text.empty()) return t.Error(row, col, "missing value");
-  if (text.size() > max) return t.Error(row, col, "value too long");
+  if (text.empty()) {
+    return t.Error(row, col, "missing value");
+  }
+  if (text.size() > max) {
+    return t.Error(row, col, "value too long");
+  }
   for (char c : text) {
     if (static_cast<unsigned char>(c) < 0x20) {
       return t.Error(row, col, "control character in value");
@@ -82,22 +90,30 @@ Result<PlanImportSummary> Registry::ImportPlan(
   // ---- Validate the companies file ----
   CsvTable table;
   Status s = CsvTable::Parse(companies_csv, companies_name, &table);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   s = table.RequireColumns({"company_id", "name", "legal_form", "bin",
                             "registry_account", "sector", "sector_name",
                             "region", "installation_count", "allocation_method",
                             "cap_total", "synthetic"});
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::vector<int> years;
   s = YearColumns(table, "cap_", &years);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (years.empty()) {
     return Status::InvalidArgument(table.FileName() +
                                    " line 1: no cap_<year> column");
   }
   std::vector<int> ve_years;
   s = YearColumns(table, "ve_", &ve_years);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (options.with_emissions && ve_years.empty()) {
     return Status::InvalidArgument(table.FileName() +
                                    " line 1: --with-emissions needs ve_<year> "
@@ -115,7 +131,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
          {"company_id", "name", "legal_form", "bin", "registry_account",
           "sector", "sector_name", "region", "allocation_method"}) {
       s = RequireText(table, row, col, 200);
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        return s;
+      }
     }
     CompanySpec& c = pc.spec;
     c.id = table.Field(row, "company_id");
@@ -144,18 +162,24 @@ Result<PlanImportSummary> Registry::ImportPlan(
     c.region = table.Field(row, "region");
     c.allocation_method = table.Field(row, "allocation_method");
     s = ParseCapField(table, row, "installation_count", &pc.installation_count);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     std::int64_t sum = 0;
     for (int y : years) {
       std::int64_t cap = 0;
       s = ParseCapField(table, row, "cap_" + std::to_string(y), &cap);
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        return s;
+      }
       pc.caps[y] = cap;
       sum += cap;
     }
     std::int64_t total = 0;
     s = ParseCapField(table, row, "cap_total", &total);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (total != sum) {
       return table.Error(row, "cap_total",
                          std::to_string(total) + " is not the sum of the " +
@@ -164,10 +188,14 @@ Result<PlanImportSummary> Registry::ImportPlan(
     if (options.with_emissions) {
       for (int y : ve_years) {
         const std::string col = "ve_" + std::to_string(y);
-        if (table.Field(row, col).empty()) continue;  // no report that year
+        if (table.Field(row, col).empty()) {
+          continue;  // no report that year
+        }
         std::int64_t ve = 0;
         s = ParseCapField(table, row, col, &ve);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          return s;
+        }
         pc.verified[y] = ve;
       }
     }
@@ -184,13 +212,19 @@ Result<PlanImportSummary> Registry::ImportPlan(
   if (!installations_csv.empty()) {
     CsvTable it;
     s = CsvTable::Parse(installations_csv, installations_name, &it);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     s = it.RequireColumns(
         {"installation_id", "company_id", "kind", "sector", "region"});
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     std::vector<int> inst_years;
     s = YearColumns(it, "cap_", &inst_years);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (inst_years != years) {
       return Status::InvalidArgument(
           it.FileName() + " line 1: the cap_<year> columns differ from " +
@@ -204,7 +238,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
       for (const char* col :
            {"installation_id", "company_id", "kind", "sector", "region"}) {
         s = RequireText(it, row, col, 64);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          return s;
+        }
       }
       InstallationRec rec;
       rec.id = it.Field(row, "installation_id");
@@ -227,7 +263,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
       for (int y : years) {
         std::int64_t cap = 0;
         s = ParseCapField(it, row, "cap_" + std::to_string(y), &cap);
-        if (!s.ok()) return s;
+        if (!s.ok()) {
+          return s;
+        }
         rec.caps.emplace_back(y, cap);
         sums[company][y] += cap;
       }
@@ -285,13 +323,17 @@ Result<PlanImportSummary> Registry::ImportPlan(
           } else if (st.code() == StatusCode::kNotFound) {
             std::uint32_t id = 0;
             st = im.NextId(txn, kInstrumentsDb, &id);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             info = InstrumentInfo{
                 InstrumentId(id),
                 InstrumentSpec{symbol, InstrumentKind::kAllowance, y, Price(1),
                                Quantity(1'000'000)}};
             st = im.PutInstrument(txn, info);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             ++summary.instruments_created;
             changed = true;
           } else {
@@ -317,11 +359,15 @@ Result<PlanImportSummary> Registry::ImportPlan(
           } else if (st.code() == StatusCode::kNotFound) {
             std::uint32_t id = 0;
             st = im.NextId(txn, kAccountsDb, &id);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             existing.account = AccountId(id);
             existing.spec = pc.spec;
             st = im.PutAccount(txn, existing);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             ++summary.companies_created;
             changed = true;
           } else {
@@ -332,7 +378,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
           for (const auto& [year, cap] : pc.caps) {
             std::optional<std::int64_t> old;
             st = im.GetCap(txn, account, year, &old);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             if (old && *old != cap) {
               return table.Error(*pc.row, "cap_" + std::to_string(year),
                                  "'" + pc.spec.id + "' already has cap " +
@@ -343,7 +391,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
               st = txn.Put(im.dbi_[kCapsDb],
                            Impl::YearKey(account.value(), year),
                            ValueWriter(RecordType::kCap).I64(cap).Encoded());
-              if (!st.ok()) return st;
+              if (!st.ok()) {
+                return st;
+              }
               changed = true;
             }
             // The free allocation, issued once per company and year.
@@ -351,21 +401,31 @@ Result<PlanImportSummary> Registry::ImportPlan(
             std::string_view v;
             bool found = false;
             st = txn.Get(im.dbi_[kAllocationsDb], akey, &v, &found);
-            if (!st.ok()) return st;
-            if (found || cap == 0) continue;
+            if (!st.ok()) {
+              return st;
+            }
+            if (found || cap == 0) {
+              continue;
+            }
             const InstrumentId inst = quota.at(year);
             st = txn.Put(im.dbi_[kAllocationsDb], akey,
                          ValueWriter(RecordType::kAllocation)
                              .I64(cap)
                              .U32(inst.value())
                              .Encoded());
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             Balance b;
             st = im.GetHolding(txn, account, inst, &b);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             b.held += cap;
             st = im.PutHolding(txn, account, inst, b);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             issued_per_instrument[inst.value()] += cap;
             ++summary.allocations_issued;
             summary.units_issued += Quantity(cap);
@@ -374,7 +434,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
         }
         for (const auto& [inst, qty] : issued_per_instrument) {
           Status st = im.AddTotal(ctx, TotalKind::kIssued, inst, qty);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
         }
         for (std::size_t i = 0; i < installations.size(); ++i) {
           InstallationRec& rec = installations[i];
@@ -382,7 +444,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
           InstallationRec old;
           bool found = false;
           Status st = im.GetInstallation(txn, rec.id, &old, &found);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           if (found) {
             if (old.account != rec.account || old.kind != rec.kind ||
                 old.sector != rec.sector || old.region != rec.region ||
@@ -394,7 +458,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
             continue;
           }
           st = im.PutInstallation(txn, rec);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           ++summary.installations_loaded;
           changed = true;
         }
@@ -404,7 +470,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
             for (const auto& [year, ve] : pc.verified) {
               std::vector<EmissionsRec> recs;
               Status st = im.LoadEmissions(txn, account, year, &recs);
-              if (!st.ok()) return st;
+              if (!st.ok()) {
+                return st;
+              }
               if (!recs.empty()) {
                 const EmissionsReportView& first = recs.front().view;
                 if (recs.size() == 1 && first.source == "plan" &&
@@ -427,13 +495,17 @@ Result<PlanImportSummary> Registry::ImportPlan(
               rec.submitted_ns = NowNanos();
               rec.decided_ns = rec.submitted_ns;
               st = im.PutEmissions(txn, account, rec);
-              if (!st.ok()) return st;
+              if (!st.ok()) {
+                return st;
+              }
               ++summary.emissions_loaded;
               changed = true;
             }
           }
         }
-        if (!changed) return Status::Ok();
+        if (!changed) {
+          return Status::Ok();
+        }
         *args =
             "{\"companies_created\":" +
             std::to_string(summary.companies_created) +
@@ -447,7 +519,9 @@ Result<PlanImportSummary> Registry::ImportPlan(
             ",\"emissions\":" + std::to_string(summary.emissions_loaded) + "}";
         return Status::Ok();
       });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return summary;
 }
 

@@ -16,17 +16,23 @@ namespace {
 
 // Account ids, verifier ids, broker comp ids: 1..32 of [A-Za-z0-9._-].
 bool ValidId(std::string_view s) {
-  if (s.empty() || s.size() > 32) return false;
+  if (s.empty() || s.size() > 32) {
+    return false;
+  }
   for (char c : s) {
     const bool ok = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') ||
                     (c >= '0' && c <= '9') || c == '.' || c == '_' || c == '-';
-    if (!ok) return false;
+    if (!ok) {
+      return false;
+    }
   }
   return true;
 }
 
 bool ValidSymbol(std::string_view s) {
-  if (s.empty() || s.size() > 16) return false;
+  if (s.empty() || s.size() > 16) {
+    return false;
+  }
   for (char c : s) {
     if (!((c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') || c == '-')) {
       return false;
@@ -37,9 +43,13 @@ bool ValidSymbol(std::string_view s) {
 
 // Free text (names, reasons): 1..200 bytes, no control characters.
 bool ValidText(std::string_view s, std::size_t max = 200) {
-  if (s.empty() || s.size() > max) return false;
+  if (s.empty() || s.size() > max) {
+    return false;
+  }
   for (char c : s) {
-    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) return false;
+    if (static_cast<unsigned char>(c) < 0x20 || c == 0x7F) {
+      return false;
+    }
   }
   return true;
 }
@@ -96,9 +106,13 @@ const char* ReasonName(IssueReason r) {
 }  // namespace
 
 bool IsValidBin(std::string_view bin) {
-  if (bin.size() != 12) return false;
+  if (bin.size() != 12) {
+    return false;
+  }
   for (char c : bin) {
-    if (c < '0' || c > '9') return false;
+    if (c < '0' || c > '9') {
+      return false;
+    }
   }
   auto weighted = [&](int start) {
     int sum = 0;
@@ -111,7 +125,9 @@ bool IsValidBin(std::string_view bin) {
   int check = weighted(1);
   if (check == 10) {
     check = weighted(3);
-    if (check == 10) return false;
+    if (check == 10) {
+      return false;
+    }
   }
   return check == bin[11] - '0';
 }
@@ -126,7 +142,9 @@ Result<std::unique_ptr<Registry>> Registry::Open(
   }
   auto impl = std::make_unique<Impl>();
   Status s = impl->OpenEnv(options);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return std::unique_ptr<Registry>(new Registry(std::move(impl)));
 }
 
@@ -141,7 +159,9 @@ Result<AccountState> Registry::LoadAccountState() const {
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           KeyReader kr(k);
           std::uint32_t id = 0;
-          if (!kr.U32(&id)) return Status::Corruption("malformed key");
+          if (!kr.U32(&id)) {
+            return Status::Corruption("malformed key");
+          }
           InstrumentInfo info;
           ValueReader r(v, RecordType::kInstrument, "instrument record");
           std::string sym;
@@ -156,30 +176,42 @@ Result<AccountState> Registry::LoadAccountState() const {
           r.I64(&tick);
           r.I64(&max_qty);
           r.U8(&status);
-          if (!r.ok()) return r.status();
+          if (!r.ok()) {
+            return r.status();
+          }
           state.instruments.push_back(InstrumentState{
               InstrumentId(id), sym, Price(tick), Quantity(max_qty),
               static_cast<TradingStatus>(status)});
           return Status::Ok();
         });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     st = txn.Scan(
         im.dbi_[kAccountsDb], "",
         [&](std::string_view k, std::string_view, bool*) -> Status {
           KeyReader kr(k);
           std::uint32_t id = 0;
-          if (!kr.U32(&id)) return Status::Corruption("bad key");
+          if (!kr.U32(&id)) {
+            return Status::Corruption("bad key");
+          }
           CompanyInfo c;
           Status s2 = im.GetAccount(txn, AccountId(id), &c);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           Balance cash;
           s2 = im.GetCash(txn, AccountId(id), &cash);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           state.accounts.push_back(AccountEntry{
               AccountId(id), c.spec.id, Cash(cash.held), c.spec.holding_limit});
           return Status::Ok();
         });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     st = txn.Scan(im.dbi_[kHoldingsDb], "",
                   [&](std::string_view k, std::string_view v, bool*) -> Status {
                     KeyReader kr(k);
@@ -191,20 +223,26 @@ Result<AccountState> Registry::LoadAccountState() const {
                     ValueReader r(v, RecordType::kHolding, "holding record");
                     std::int64_t held = 0;
                     r.I64(&held);
-                    if (!r.ok()) return r.status();
+                    if (!r.ok()) {
+                      return r.status();
+                    }
                     if (held != 0) {
                       state.holdings.push_back(HoldingEntry{
                           AccountId(a), InstrumentId(i), Quantity(held)});
                     }
                     return Status::Ok();
                   });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     st = txn.Scan(
         im.dbi_[kBrokersDb], "",
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           KeyReader kr(k);
           std::uint32_t id = 0;
-          if (!kr.U32(&id)) return Status::Corruption("bad key");
+          if (!kr.U32(&id)) {
+            return Status::Corruption("bad key");
+          }
           ValueReader r(v, RecordType::kBroker, "broker record");
           std::string comp;
           std::string hash;
@@ -212,11 +250,15 @@ Result<AccountState> Registry::LoadAccountState() const {
           r.Str(&comp);
           r.Str(&hash);
           r.U8(&cod);
-          if (!r.ok()) return r.status();
+          if (!r.ok()) {
+            return r.status();
+          }
           state.brokers.push_back(BrokerEntry{BrokerId(id), comp, cod != 0});
           return Status::Ok();
         });
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     return txn.Scan(im.dbi_[kEntitlementsDb], "",
                     [&](std::string_view k, std::string_view, bool*) -> Status {
                       KeyReader kr(k);
@@ -230,7 +272,9 @@ Result<AccountState> Registry::LoadAccountState() const {
                       return Status::Ok();
                     });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return state;
 }
 
@@ -243,24 +287,38 @@ Result<bool> Registry::VerifyBrokerPassword(std::string_view comp_id,
     std::string_view v;
     bool found = false;
     Status st = txn.Get(im.dbi_[kBrokerNamesDb], comp_id, &v, &found);
-    if (!st.ok() || !found) return st;
+    if (!st.ok() || !found) {
+      return st;
+    }
     ValueReader ir(v, RecordType::kIndex, "broker index");
     std::uint32_t id = 0;
     ir.U32(&id);
-    if (!ir.ok()) return ir.status();
+    if (!ir.ok()) {
+      return ir.status();
+    }
     st = txn.Get(im.dbi_[kBrokersDb], Impl::IdKey(id), &v, &found);
-    if (!st.ok()) return st;
-    if (!found) return Status::Corruption("broker index points nowhere");
+    if (!st.ok()) {
+      return st;
+    }
+    if (!found) {
+      return Status::Corruption("broker index points nowhere");
+    }
     ValueReader r(v, RecordType::kBroker, "broker record");
     std::string comp;
     r.Str(&comp);
     r.Str(&hash);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      return r.status();
+    }
     known = true;
     return Status::Ok();
   });
-  if (!s.ok()) return s;
-  if (!known) return false;
+  if (!s.ok()) {
+    return s;
+  }
+  if (!known) {
+    return false;
+  }
   std::string pw(password);
   return crypto_pwhash_str_verify(hash.c_str(), pw.c_str(), pw.size()) == 0;
 }
@@ -288,7 +346,9 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
   }
   WriteContext ctx;
   Status s = Txn::Begin(im.env_, true, "settle", &ctx.txn);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   Txn& txn = ctx.txn;
 
   std::uint64_t position = 0;
@@ -296,11 +356,15 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
     std::string_view v;
     bool found = false;
     s = txn.Get(im.dbi_[kMetaDb], "journal_position", &v, &found);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (found) {
       ValueReader r(v, RecordType::kJournalPosition, "journal position");
       r.U64(&position);
-      if (!r.ok()) return r.status();
+      if (!r.ok()) {
+        return r.status();
+      }
     }
   }
   if (batch.journal_position < position) {
@@ -319,7 +383,9 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
       std::string_view v;
       bool found = false;
       Status st = txn.Get(im.dbi_[db], Impl::IdKey(id), &v, &found);
-      if (!st.ok()) return st;
+      if (!st.ok()) {
+        return st;
+      }
       it = cache.emplace(id, found).first;
     }
     if (!it->second) {
@@ -339,24 +405,34 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
   for (const TradeRecord& t : batch.trades) {
     s = check_exists(kInstrumentsDb, t.instrument.value(), known_instruments,
                      "instrument");
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     s = check_exists(kAccountsDb, t.buyer.value(), known_accounts, "account");
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     s = check_exists(kAccountsDb, t.seller.value(), known_accounts, "account");
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     std::string value = Impl::EncodeTrade(t);
     bool inserted = false;
     s = txn.Insert(im.dbi_[kTradesDb],
                    KeyWriter().U64(t.trade_id.value()).Encoded(), value,
                    &inserted);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (!inserted) {
       ++skipped;
       continue;
     }
     ++settled;
     digest_input += value;
-    if (!settled_ids.empty()) settled_ids += ',';
+    if (!settled_ids.empty()) {
+      settled_ids += ',';
+    }
     settled_ids += std::to_string(t.trade_id.value());
     const Cash notional = Notional(t.price, t.qty);
     units[{t.seller.value(), t.instrument.value()}] -= t.qty.value();
@@ -370,11 +446,15 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
   std::map<std::uint32_t, std::int64_t> cash_res;
   for (const ReservationUpdate& r : batch.reservations) {
     s = check_exists(kAccountsDb, r.account.value(), known_accounts, "account");
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     if (r.instrument) {
       s = check_exists(kInstrumentsDb, r.instrument->value(), known_instruments,
                        "instrument");
-      if (!s.ok()) return s;
+      if (!s.ok()) {
+        return s;
+      }
       unit_res[{r.account.value(), r.instrument->value()}] =
           r.units_reserved.value();
       units.try_emplace({r.account.value(), r.instrument->value()}, 0);
@@ -392,7 +472,9 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
   for (const auto& [key, delta] : units) {
     Balance b;
     s = im.GetHolding(txn, AccountId(key.first), InstrumentId(key.second), &b);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     b.held += delta;
     if (auto it = unit_res.find(key); it != unit_res.end()) {
       b.reserved = it->second;
@@ -411,12 +493,16 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
           std::to_string(b.held));
     }
     s = im.PutHolding(txn, AccountId(key.first), InstrumentId(key.second), b);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
   }
   for (const auto& [account, delta] : cash) {
     Balance b;
     s = im.GetCash(txn, AccountId(account), &b);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     b.held += delta;
     if (auto it = cash_res.find(account); it != cash_res.end()) {
       b.reserved = it->second;
@@ -433,13 +519,17 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
           std::to_string(b.held));
     }
     s = im.PutCash(txn, AccountId(account), b);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
   }
   s = txn.Put(im.dbi_[kMetaDb], "journal_position",
               ValueWriter(RecordType::kJournalPosition)
                   .U64(batch.journal_position)
                   .Encoded());
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
 
   // The audit entry names the settled trades and a digest of their records,
   // so that AuditVerify can detect an altered trade record.
@@ -457,7 +547,9 @@ Status Registry::ApplyServerBatch(const ServerBatch& batch) {
       ",\"reservations\":" + std::to_string(batch.reservations.size()) +
       ",\"digest\":\"" + hex.data() + "\"}";
   s = im.AppendAudit(ctx, "settle", args);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return txn.Commit();
 }
 
@@ -468,12 +560,16 @@ Result<std::uint64_t> Registry::AppliedJournalPosition() const {
     std::string_view v;
     bool found = false;
     Status st = txn.Get(im.dbi_[kMetaDb], "journal_position", &v, &found);
-    if (!st.ok() || !found) return st;
+    if (!st.ok() || !found) {
+      return st;
+    }
     ValueReader r(v, RecordType::kJournalPosition, "journal position");
     r.U64(&position);
     return r.status();
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return position;
 }
 
@@ -494,10 +590,14 @@ Status Registry::AddInstrument(const InstrumentSpec& spec) {
                                    " outside 2000..2100");
   }
   Status s = CheckPositive(spec.tick.value(), "instrument add: tick");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   s = CheckPositive(spec.max_order_qty.value(),
                     "instrument add: max order quantity");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   Impl& im = *impl_;
   return im.Write(
       "instrument add", [&](WriteContext& ctx, std::string* args) -> Status {
@@ -507,12 +607,18 @@ Status Registry::AddInstrument(const InstrumentSpec& spec) {
           return Status::AlreadyExists("instrument add: '" + spec.symbol +
                                        "' already exists");
         }
-        if (st.code() != StatusCode::kNotFound) return st;
+        if (st.code() != StatusCode::kNotFound) {
+          return st;
+        }
         std::uint32_t id = 0;
         st = im.NextId(ctx.txn, kInstrumentsDb, &id);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = im.PutInstrument(ctx.txn, InstrumentInfo{InstrumentId(id), spec});
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         *args =
             "{\"symbol\":" + Json(spec.symbol) +
             ",\"id\":" + std::to_string(id) + ",\"kind\":\"" +
@@ -540,7 +646,9 @@ Status Registry::AddCompany(const CompanySpec& spec) {
   if (spec.holding_limit) {
     Status s = CheckPositive(spec.holding_limit->value(),
                              "company add: holding limit");
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
   }
   if (!spec.bin.empty() && !IsValidBin(spec.bin)) {
     return Status::InvalidArgument("company add: BIN '" + spec.bin +
@@ -556,15 +664,21 @@ Status Registry::AddCompany(const CompanySpec& spec) {
                       return Status::AlreadyExists("company add: '" + spec.id +
                                                    "' already exists");
                     }
-                    if (st.code() != StatusCode::kNotFound) return st;
+                    if (st.code() != StatusCode::kNotFound) {
+                      return st;
+                    }
                     std::uint32_t id = 0;
                     st = im.NextId(ctx.txn, kAccountsDb, &id);
-                    if (!st.ok()) return st;
+                    if (!st.ok()) {
+                      return st;
+                    }
                     CompanyInfo info;
                     info.account = AccountId(id);
                     info.spec = spec;
                     st = im.PutAccount(ctx.txn, info);
-                    if (!st.ok()) return st;
+                    if (!st.ok()) {
+                      return st;
+                    }
                     *args = "{\"company\":" + Json(spec.id) +
                             ",\"account\":" + std::to_string(id) +
                             ",\"name\":" + Json(spec.name) + "}";
@@ -594,24 +708,32 @@ Status Registry::AddBroker(const BrokerSpec& spec) {
         bool found = false;
         Status st =
             ctx.txn.Get(im.dbi_[kBrokerNamesDb], spec.comp_id, &v, &found);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (found) {
           return Status::AlreadyExists("broker add: '" + spec.comp_id +
                                        "' already exists");
         }
         std::uint32_t id = 0;
         st = im.NextId(ctx.txn, kBrokersDb, &id);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = ctx.txn.Put(im.dbi_[kBrokersDb], Impl::IdKey(id),
                          ValueWriter(RecordType::kBroker)
                              .Str(spec.comp_id)
                              .Str(hash.data())
                              .U8(spec.cancel_on_disconnect ? 1 : 0)
                              .Encoded());
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = ctx.txn.Put(im.dbi_[kBrokerNamesDb], spec.comp_id,
                          ValueWriter(RecordType::kIndex).U32(id).Encoded());
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         // The password hash stays out of the audit log.
         *args = "{\"comp_id\":" + Json(spec.comp_id) +
                 ",\"broker\":" + std::to_string(id) +
@@ -629,7 +751,9 @@ Status Registry::EntitleBroker(std::string_view comp_id,
         std::string_view v;
         bool found = false;
         Status st = ctx.txn.Get(im.dbi_[kBrokerNamesDb], comp_id, &v, &found);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (!found) {
           return Status::NotFound("broker entitle: unknown broker '" +
                                   std::string(comp_id) + "'");
@@ -637,17 +761,22 @@ Status Registry::EntitleBroker(std::string_view comp_id,
         ValueReader r(v, RecordType::kIndex, "broker index");
         std::uint32_t broker = 0;
         r.U32(&broker);
-        if (!r.ok()) return r.status();
+        if (!r.ok()) {
+          return r.status();
+        }
         CompanyInfo company;
         st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok())
+        if (!st.ok()) {
           return Status(st.code(), "broker entitle: " + st.message());
+        }
         bool inserted = false;
         st = ctx.txn.Insert(im.dbi_[kEntitlementsDb],
                             Impl::PairKey(broker, company.account.value()),
                             ValueWriter(RecordType::kEntitlement).Encoded(),
                             &inserted);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (!inserted) {
           return Status::AlreadyExists(
               "broker entitle: '" + std::string(comp_id) +
@@ -675,7 +804,9 @@ Status Registry::AddVerifier(std::string_view id, std::string_view name) {
         Status st = ctx.txn.Insert(
             im.dbi_[kVerifiersDb], id,
             ValueWriter(RecordType::kVerifier).Str(name).Encoded(), &inserted);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (!inserted) {
           return Status::AlreadyExists("verifier add: '" + std::string(id) +
                                        "' already exists");
@@ -701,9 +832,13 @@ Status ReadPolicy(const Registry::Impl& im, const Txn& txn, Policy* p) {
   std::string_view v;
   bool found = false;
   Status s = txn.Get(im.dbi_[kMetaDb], "policy", &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   *p = Policy{};
-  if (!found) return Status::Ok();
+  if (!found) {
+    return Status::Ok();
+  }
   ValueReader r(v, RecordType::kPolicy, "policy record");
   std::int64_t penalty = 0;
   r.I64(&p->offset_share_bp);
@@ -737,7 +872,9 @@ Status Registry::SetPolicy(const Policy& policy) {
       "policy set", [&](WriteContext& ctx, std::string* args) -> Status {
         Status st =
             ctx.txn.Put(im.dbi_[kMetaDb], "policy", EncodePolicy(policy));
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         *args =
             "{\"offset_share_bp\":" + std::to_string(policy.offset_share_bp) +
             ",\"penalty_per_tonne_tiyn\":" +
@@ -753,22 +890,30 @@ Result<Policy> Registry::GetPolicy() const {
   Policy p;
   Status s = impl_->Read(
       "policy", [&](const Txn& txn) { return ReadPolicy(*impl_, txn, &p); });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return p;
 }
 
 Status Registry::IssueUnits(std::string_view symbol, std::string_view account,
                             Quantity qty, IssueReason reason) {
   Status s = CheckPositive(qty.value(), "issue: quantity");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   Impl& im = *impl_;
   return im.Write("issue", [&](WriteContext& ctx, std::string* args) -> Status {
     InstrumentInfo inst;
     Status st = im.FindInstrument(ctx.txn, symbol, &inst);
-    if (!st.ok()) return Status(st.code(), "issue: " + st.message());
+    if (!st.ok()) {
+      return Status(st.code(), "issue: " + st.message());
+    }
     CompanyInfo company;
     st = im.FindAccount(ctx.txn, account, &company);
-    if (!st.ok()) return Status(st.code(), "issue: " + st.message());
+    if (!st.ok()) {
+      return Status(st.code(), "issue: " + st.message());
+    }
     if (reason == IssueReason::kOffsetProject &&
         inst.spec.kind != InstrumentKind::kOffset) {
       return Status::InvalidArgument(
@@ -778,15 +923,21 @@ Status Registry::IssueUnits(std::string_view symbol, std::string_view account,
     }
     Balance b;
     st = im.GetHolding(ctx.txn, company.account, inst.id, &b);
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     if (b.held + qty.value() > kMaxAmount) {
       return Status::InvalidArgument("issue: holding would exceed 10^15 units");
     }
     b.held += qty.value();
     st = im.PutHolding(ctx.txn, company.account, inst.id, b);
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     st = im.AddTotal(ctx, TotalKind::kIssued, inst.id.value(), qty.value());
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     *args = "{\"symbol\":" + Json(symbol) + ",\"account\":" + Json(account) +
             ",\"qty\":" + std::to_string(qty.value()) + ",\"reason\":\"" +
             ReasonName(reason) + "\"}";
@@ -797,7 +948,9 @@ Status Registry::IssueUnits(std::string_view symbol, std::string_view account,
 Status Registry::Transfer(std::string_view symbol, std::string_view from,
                           std::string_view to, Quantity qty) {
   Status s = CheckPositive(qty.value(), "transfer: quantity");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (from == to) {
     return Status::InvalidArgument(
         "transfer: source and destination are the "
@@ -808,19 +961,29 @@ Status Registry::Transfer(std::string_view symbol, std::string_view from,
       "transfer", [&](WriteContext& ctx, std::string* args) -> Status {
         InstrumentInfo inst;
         Status st = im.FindInstrument(ctx.txn, symbol, &inst);
-        if (!st.ok()) return Status(st.code(), "transfer: " + st.message());
+        if (!st.ok()) {
+          return Status(st.code(), "transfer: " + st.message());
+        }
         CompanyInfo src;
         CompanyInfo dst;
         st = im.FindAccount(ctx.txn, from, &src);
-        if (!st.ok()) return Status(st.code(), "transfer: " + st.message());
+        if (!st.ok()) {
+          return Status(st.code(), "transfer: " + st.message());
+        }
         st = im.FindAccount(ctx.txn, to, &dst);
-        if (!st.ok()) return Status(st.code(), "transfer: " + st.message());
+        if (!st.ok()) {
+          return Status(st.code(), "transfer: " + st.message());
+        }
         Balance a;
         Balance b;
         st = im.GetHolding(ctx.txn, src.account, inst.id, &a);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = im.GetHolding(ctx.txn, dst.account, inst.id, &b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (a.held - a.reserved < qty.value()) {
           return Status::FailedPrecondition(
               "transfer: insufficient free " + std::string(symbol) +
@@ -839,9 +1002,13 @@ Status Registry::Transfer(std::string_view symbol, std::string_view from,
         a.held -= qty.value();
         b.held += qty.value();
         st = im.PutHolding(ctx.txn, src.account, inst.id, a);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = im.PutHolding(ctx.txn, dst.account, inst.id, b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         *args = "{\"symbol\":" + Json(symbol) + ",\"from\":" + Json(from) +
                 ",\"to\":" + Json(to) +
                 ",\"qty\":" + std::to_string(qty.value()) + "}";
@@ -851,16 +1018,22 @@ Status Registry::Transfer(std::string_view symbol, std::string_view from,
 
 Status Registry::DepositCash(std::string_view account, Cash amount) {
   Status s = CheckPositive(amount.value(), "cash deposit: amount");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   Impl& im = *impl_;
   return im.Write(
       "cash deposit", [&](WriteContext& ctx, std::string* args) -> Status {
         CompanyInfo company;
         Status st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok()) return Status(st.code(), "cash deposit: " + st.message());
+        if (!st.ok()) {
+          return Status(st.code(), "cash deposit: " + st.message());
+        }
         Balance b;
         st = im.GetCash(ctx.txn, company.account, &b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (b.held + amount.value() > kMaxAmount) {
           return Status::InvalidArgument(
               "cash deposit: balance would exceed "
@@ -868,9 +1041,13 @@ Status Registry::DepositCash(std::string_view account, Cash amount) {
         }
         b.held += amount.value();
         st = im.PutCash(ctx.txn, company.account, b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = im.AddTotal(ctx, TotalKind::kDeposited, 0, amount.value());
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         *args = "{\"account\":" + Json(account) +
                 ",\"amount_tiyn\":" + std::to_string(amount.value()) + "}";
         return Status::Ok();
@@ -879,17 +1056,22 @@ Status Registry::DepositCash(std::string_view account, Cash amount) {
 
 Status Registry::WithdrawCash(std::string_view account, Cash amount) {
   Status s = CheckPositive(amount.value(), "cash withdraw: amount");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   Impl& im = *impl_;
   return im.Write(
       "cash withdraw", [&](WriteContext& ctx, std::string* args) -> Status {
         CompanyInfo company;
         Status st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok())
+        if (!st.ok()) {
           return Status(st.code(), "cash withdraw: " + st.message());
+        }
         Balance b;
         st = im.GetCash(ctx.txn, company.account, &b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (b.held - b.reserved < amount.value()) {
           return Status::FailedPrecondition(
               "cash withdraw: insufficient free cash in '" +
@@ -899,9 +1081,13 @@ Status Registry::WithdrawCash(std::string_view account, Cash amount) {
         }
         b.held -= amount.value();
         st = im.PutCash(ctx.txn, company.account, b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = im.AddTotal(ctx, TotalKind::kWithdrawn, 0, amount.value());
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         *args = "{\"account\":" + Json(account) +
                 ",\"amount_tiyn\":" + std::to_string(amount.value()) + "}";
         return Status::Ok();
@@ -911,7 +1097,9 @@ Status Registry::WithdrawCash(std::string_view account, Cash amount) {
 Status Registry::Surrender(std::string_view account, int year,
                            std::string_view symbol, Quantity qty) {
   Status s = CheckPositive(qty.value(), "surrender: quantity");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!ValidYear(year)) {
     return Status::InvalidArgument("surrender: year outside 2000..2100");
   }
@@ -920,10 +1108,14 @@ Status Registry::Surrender(std::string_view account, int year,
       "surrender", [&](WriteContext& ctx, std::string* args) -> Status {
         InstrumentInfo inst;
         Status st = im.FindInstrument(ctx.txn, symbol, &inst);
-        if (!st.ok()) return Status(st.code(), "surrender: " + st.message());
+        if (!st.ok()) {
+          return Status(st.code(), "surrender: " + st.message());
+        }
         CompanyInfo company;
         st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok()) return Status(st.code(), "surrender: " + st.message());
+        if (!st.ok()) {
+          return Status(st.code(), "surrender: " + st.message());
+        }
         if (inst.spec.kind == InstrumentKind::kAllowance &&
             inst.spec.vintage > year) {
           return Status::FailedPrecondition(
@@ -934,10 +1126,14 @@ Status Registry::Surrender(std::string_view account, int year,
         if (inst.spec.kind == InstrumentKind::kOffset) {
           Policy policy;
           st = ReadPolicy(im, ctx.txn, &policy);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           std::optional<std::int64_t> verified;
           st = im.VerifiedEmissions(ctx.txn, company.account, year, &verified);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           if (!verified) {
             return Status::FailedPrecondition(
                 "surrender: offsets need verified emissions for " +
@@ -958,15 +1154,23 @@ Status Registry::Surrender(std::string_view account, int year,
                 }
                 InstrumentInfo other;
                 Status s2 = im.GetInstrument(ctx.txn, InstrumentId(i), &other);
-                if (!s2.ok()) return s2;
+                if (!s2.ok()) {
+                  return s2;
+                }
                 ValueReader r(v, RecordType::kSurrender, "surrender record");
                 std::int64_t q = 0;
                 r.I64(&q);
-                if (!r.ok()) return r.status();
-                if (other.spec.kind == InstrumentKind::kOffset) offsets += q;
+                if (!r.ok()) {
+                  return r.status();
+                }
+                if (other.spec.kind == InstrumentKind::kOffset) {
+                  offsets += q;
+                }
                 return Status::Ok();
               });
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           const std::int64_t limit =
               static_cast<std::int64_t>(static_cast<__int128>(*verified) *
                                         policy.offset_share_bp / 10'000);
@@ -982,7 +1186,9 @@ Status Registry::Surrender(std::string_view account, int year,
         }
         Balance b;
         st = im.GetHolding(ctx.txn, company.account, inst.id, &b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         if (b.held - b.reserved < qty.value()) {
           return Status::FailedPrecondition(
               "surrender: insufficient free " + std::string(symbol) +
@@ -992,7 +1198,9 @@ Status Registry::Surrender(std::string_view account, int year,
         }
         b.held -= qty.value();
         st = im.PutHolding(ctx.txn, company.account, inst.id, b);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         const std::string key = KeyWriter()
                                     .U32(company.account.value())
                                     .U16(static_cast<std::uint16_t>(year))
@@ -1001,21 +1209,29 @@ Status Registry::Surrender(std::string_view account, int year,
         std::string_view v;
         bool found = false;
         st = ctx.txn.Get(im.dbi_[kSurrendersDb], key, &v, &found);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         std::int64_t so_far = 0;
         if (found) {
           ValueReader r(v, RecordType::kSurrender, "surrender record");
           r.I64(&so_far);
-          if (!r.ok()) return r.status();
+          if (!r.ok()) {
+            return r.status();
+          }
         }
         st = ctx.txn.Put(im.dbi_[kSurrendersDb], key,
                          ValueWriter(RecordType::kSurrender)
                              .I64(so_far + qty.value())
                              .Encoded());
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         st = im.AddTotal(ctx, TotalKind::kSurrendered, inst.id.value(),
                          qty.value());
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         *args = "{\"account\":" + Json(account) +
                 ",\"year\":" + std::to_string(year) +
                 ",\"symbol\":" + Json(symbol) +
@@ -1027,21 +1243,27 @@ Status Registry::Surrender(std::string_view account, int year,
 Status Registry::CancelUnits(std::string_view symbol, std::string_view account,
                              Quantity qty) {
   Status s = CheckPositive(qty.value(), "cancel: quantity");
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   Impl& im = *impl_;
   return im.Write("cancel",
                   [&](WriteContext& ctx, std::string* args) -> Status {
                     InstrumentInfo inst;
                     Status st = im.FindInstrument(ctx.txn, symbol, &inst);
-                    if (!st.ok())
+                    if (!st.ok()) {
                       return Status(st.code(), "cancel: " + st.message());
+                    }
                     CompanyInfo company;
                     st = im.FindAccount(ctx.txn, account, &company);
-                    if (!st.ok())
+                    if (!st.ok()) {
                       return Status(st.code(), "cancel: " + st.message());
+                    }
                     Balance b;
                     st = im.GetHolding(ctx.txn, company.account, inst.id, &b);
-                    if (!st.ok()) return st;
+                    if (!st.ok()) {
+                      return st;
+                    }
                     if (b.held - b.reserved < qty.value()) {
                       return Status::FailedPrecondition(
                           "cancel: insufficient free " + std::string(symbol) +
@@ -1051,10 +1273,14 @@ Status Registry::CancelUnits(std::string_view symbol, std::string_view account,
                     }
                     b.held -= qty.value();
                     st = im.PutHolding(ctx.txn, company.account, inst.id, b);
-                    if (!st.ok()) return st;
+                    if (!st.ok()) {
+                      return st;
+                    }
                     st = im.AddTotal(ctx, TotalKind::kCancelled,
                                      inst.id.value(), qty.value());
-                    if (!st.ok()) return st;
+                    if (!st.ok()) {
+                      return st;
+                    }
                     *args = "{\"symbol\":" + Json(symbol) +
                             ",\"account\":" + Json(account) +
                             ",\"qty\":" + std::to_string(qty.value()) + "}";
@@ -1076,20 +1302,26 @@ Result<EmissionsReportView> Registry::SubmitEmissions(
       "emissions submit", [&](WriteContext& ctx, std::string* args) -> Status {
         CompanyInfo company;
         Status st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok())
+        if (!st.ok()) {
           return Status(st.code(), "emissions submit: " + st.message());
+        }
         Policy policy;
         st = ReadPolicy(im, ctx.txn, &policy);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         ComputedReport computed;
         st = ComputeEmissions(csv, source_name, policy, &computed);
-        if (!st.ok())
+        if (!st.ok()) {
           return Status(st.code(), "emissions submit: " + st.message());
+        }
         for (const EmissionsLine& line : computed.lines) {
           InstallationRec inst;
           bool found = false;
           st = im.GetInstallation(ctx.txn, line.installation, &inst, &found);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           if (!found || inst.account != company.account) {
             return Status::InvalidArgument(
                 "emissions submit: " + std::string(source_name) + " line " +
@@ -1100,7 +1332,9 @@ Result<EmissionsReportView> Registry::SubmitEmissions(
         }
         std::vector<EmissionsRec> existing;
         st = im.LoadEmissions(ctx.txn, company.account, year, &existing);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         std::uint32_t version = 1;
         if (!existing.empty()) {
           EmissionsRec& last = existing.back();
@@ -1109,7 +1343,9 @@ Result<EmissionsReportView> Registry::SubmitEmissions(
             last.view.state = EmissionsState::kSuperseded;
             last.decided_ns = NowNanos();
             st = im.PutEmissions(ctx.txn, company.account, last);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
           }
         }
         EmissionsRec rec;
@@ -1128,7 +1364,9 @@ Result<EmissionsReportView> Registry::SubmitEmissions(
               line.oxidation_e4, line.gwp});
         }
         st = im.PutEmissions(ctx.txn, company.account, rec);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         result = rec.view;
         *args = "{\"account\":" + Json(account) +
                 ",\"year\":" + std::to_string(year) +
@@ -1138,7 +1376,9 @@ Result<EmissionsReportView> Registry::SubmitEmissions(
                 ",\"source\":" + Json(rec.view.source) + "}";
         return Status::Ok();
       });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return result;
 }
 
@@ -1156,15 +1396,19 @@ Status DecideEmissions(Registry::Impl& im, std::string_view op,
   return im.Write(op, [&](WriteContext& ctx, std::string* args) -> Status {
     CompanyInfo company;
     Status st = im.FindAccount(ctx.txn, account, &company);
-    if (!st.ok())
+    if (!st.ok()) {
       return Status(st.code(), std::string(op) + ": " + st.message());
+    }
     VerifierInfo v;
     st = im.FindVerifier(ctx.txn, verifier, &v);
-    if (!st.ok())
+    if (!st.ok()) {
       return Status(st.code(), std::string(op) + ": " + st.message());
+    }
     std::vector<EmissionsRec> recs;
     st = im.LoadEmissions(ctx.txn, company.account, year, &recs);
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     if (recs.empty() || recs.back().view.state != EmissionsState::kSubmitted) {
       return Status::FailedPrecondition(
           std::string(op) + ": no submitted report of '" +
@@ -1177,7 +1421,9 @@ Status DecideEmissions(Registry::Impl& im, std::string_view op,
     rec.view.reason = std::string(reason);
     rec.decided_ns = NowNanos();
     st = im.PutEmissions(ctx.txn, company.account, rec);
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     *args =
         "{\"account\":" + Json(account) + ",\"year\":" + std::to_string(year) +
         ",\"version\":" + std::to_string(rec.view.version) +
@@ -1215,16 +1461,22 @@ Result<std::vector<InstrumentInfo>> Registry::Instruments() const {
                     [&](std::string_view k, std::string_view, bool*) -> Status {
                       KeyReader kr(k);
                       std::uint32_t id = 0;
-                      if (!kr.U32(&id)) return Status::Corruption("bad key");
+                      if (!kr.U32(&id)) {
+                        return Status::Corruption("bad key");
+                      }
                       InstrumentInfo info;
                       Status st =
                           im.GetInstrument(txn, InstrumentId(id), &info);
-                      if (!st.ok()) return st;
+                      if (!st.ok()) {
+                        return st;
+                      }
                       out.push_back(std::move(info));
                       return Status::Ok();
                     });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return out;
 }
 
@@ -1237,10 +1489,14 @@ Result<std::vector<CompanyInfo>> Registry::Companies() const {
         [&](std::string_view k, std::string_view, bool*) -> Status {
           KeyReader kr(k);
           std::uint32_t id = 0;
-          if (!kr.U32(&id)) return Status::Corruption("bad key");
+          if (!kr.U32(&id)) {
+            return Status::Corruption("bad key");
+          }
           CompanyInfo info;
           Status st = im.GetAccount(txn, AccountId(id), &info);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           st = txn.Scan(
               im.dbi_[kCapsDb], Impl::IdKey(id),
               [&](std::string_view ck, std::string_view cv, bool*) -> Status {
@@ -1253,16 +1509,22 @@ Result<std::vector<CompanyInfo>> Registry::Companies() const {
                 ValueReader r(cv, RecordType::kCap, "cap record");
                 std::int64_t cap = 0;
                 r.I64(&cap);
-                if (!r.ok()) return r.status();
+                if (!r.ok()) {
+                  return r.status();
+                }
                 info.caps.emplace_back(y, Quantity(cap));
                 return Status::Ok();
               });
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           out.push_back(std::move(info));
           return Status::Ok();
         });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return out;
 }
 
@@ -1279,7 +1541,9 @@ Result<std::vector<VerifierInfo>> Registry::Verifiers() const {
                       return r.status();
                     });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return out;
 }
 
@@ -1304,13 +1568,19 @@ Result<std::vector<AccountHoldings>> Registry::Holdings(
             }
             Balance b;
             Status s2 = DecodeBalance(v, RecordType::kHolding, &b);
-            if (!s2.ok()) return s2;
-            if (b.held == 0 && b.reserved == 0) return Status::Ok();
+            if (!s2.ok()) {
+              return s2;
+            }
+            if (b.held == 0 && b.reserved == 0) {
+              return Status::Ok();
+            }
             auto it = symbols.find(i);
             if (it == symbols.end()) {
               InstrumentInfo info;
               s2 = im.GetInstrument(txn, InstrumentId(i), &info);
-              if (!s2.ok()) return s2;
+              if (!s2.ok()) {
+                return s2;
+              }
               it = symbols.emplace(i, info.spec.symbol).first;
             }
             h.units.push_back(UnitsLine{InstrumentId(i), it->second,
@@ -1318,10 +1588,14 @@ Result<std::vector<AccountHoldings>> Registry::Holdings(
                                         Quantity(b.reserved)});
             return Status::Ok();
           });
-      if (!st.ok()) return st;
+      if (!st.ok()) {
+        return st;
+      }
       Balance cash;
       st = im.GetCash(txn, c.account, &cash);
-      if (!st.ok()) return st;
+      if (!st.ok()) {
+        return st;
+      }
       h.cash_held = Cash(cash.held);
       h.cash_reserved = Cash(cash.reserved);
       out.push_back(std::move(h));
@@ -1330,21 +1604,29 @@ Result<std::vector<AccountHoldings>> Registry::Holdings(
     if (account) {
       CompanyInfo c;
       Status st = im.FindAccount(txn, *account, &c);
-      if (!st.ok()) return Status(st.code(), "holdings: " + st.message());
+      if (!st.ok()) {
+        return Status(st.code(), "holdings: " + st.message());
+      }
       return one(c);
     }
     return txn.Scan(im.dbi_[kAccountsDb], "",
                     [&](std::string_view k, std::string_view v, bool*) {
                       KeyReader kr(k);
                       std::uint32_t id = 0;
-                      if (!kr.U32(&id)) return Status::Corruption("bad key");
+                      if (!kr.U32(&id)) {
+                        return Status::Corruption("bad key");
+                      }
                       CompanyInfo c;
                       Status st = DecodeAccount(id, v, &c);
-                      if (!st.ok()) return st;
+                      if (!st.ok()) {
+                        return st;
+                      }
                       return one(c);
                     });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return out;
 }
 
@@ -1358,13 +1640,17 @@ Result<std::vector<TradeView>> Registry::Trades(
     if (filter.account) {
       CompanyInfo c;
       Status st = im.FindAccount(txn, *filter.account, &c);
-      if (!st.ok()) return Status(st.code(), "trades: " + st.message());
+      if (!st.ok()) {
+        return Status(st.code(), "trades: " + st.message());
+      }
       account = c.account;
     }
     if (filter.symbol) {
       InstrumentInfo i;
       Status st = im.FindInstrument(txn, *filter.symbol, &i);
-      if (!st.ok()) return Status(st.code(), "trades: " + st.message());
+      if (!st.ok()) {
+        return Status(st.code(), "trades: " + st.message());
+      }
       instrument = i.id;
     }
     std::unordered_map<std::uint32_t, std::string> names;
@@ -1374,7 +1660,9 @@ Result<std::vector<TradeView>> Registry::Trades(
       if (it == names.end()) {
         CompanyInfo c;
         Status st = im.GetAccount(txn, id, &c);
-        if (!st.ok()) return st;
+        if (!st.ok()) {
+          return st;
+        }
         it = names.emplace(id.value(), c.spec.id).first;
       }
       *name = it->second;
@@ -1385,29 +1673,41 @@ Result<std::vector<TradeView>> Registry::Trades(
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           TradeView view;
           Status st = Impl::DecodeTrade(k, v, &view.record);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           const TradeRecord& t = view.record;
           if (account && t.buyer != *account && t.seller != *account) {
             return Status::Ok();
           }
-          if (instrument && t.instrument != *instrument) return Status::Ok();
+          if (instrument && t.instrument != *instrument) {
+            return Status::Ok();
+          }
           auto it = symbols.find(t.instrument.value());
           if (it == symbols.end()) {
             InstrumentInfo info;
             st = im.GetInstrument(txn, t.instrument, &info);
-            if (!st.ok()) return st;
+            if (!st.ok()) {
+              return st;
+            }
             it = symbols.emplace(t.instrument.value(), info.spec.symbol).first;
           }
           view.symbol = it->second;
           st = name_of(t.buyer, &view.buyer);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           st = name_of(t.seller, &view.seller);
-          if (!st.ok()) return st;
+          if (!st.ok()) {
+            return st;
+          }
           out.push_back(std::move(view));
           return Status::Ok();
         });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return out;
 }
 
@@ -1418,14 +1718,22 @@ Result<std::vector<EmissionsReportView>> Registry::EmissionsReports(
   Status s = im.Read("emissions", [&](const Txn& txn) -> Status {
     CompanyInfo c;
     Status st = im.FindAccount(txn, account, &c);
-    if (!st.ok()) return Status(st.code(), "emissions: " + st.message());
+    if (!st.ok()) {
+      return Status(st.code(), "emissions: " + st.message());
+    }
     std::vector<EmissionsRec> recs;
     st = im.LoadEmissions(txn, c.account, year, &recs);
-    if (!st.ok()) return st;
-    for (auto& r : recs) out.push_back(std::move(r.view));
+    if (!st.ok()) {
+      return st;
+    }
+    for (auto& r : recs) {
+      out.push_back(std::move(r.view));
+    }
     return Status::Ok();
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return out;
 }
 
@@ -1439,26 +1747,36 @@ Result<ComplianceReport> Registry::Compliance(int year) const {
   Status s = im.Read("compliance", [&](const Txn& txn) -> Status {
     Policy policy;
     Status st = ReadPolicy(im, txn, &policy);
-    if (!st.ok()) return st;
+    if (!st.ok()) {
+      return st;
+    }
     std::unordered_map<std::uint32_t, InstrumentKind> kinds;
     return txn.Scan(
         im.dbi_[kAccountsDb], "",
         [&](std::string_view k, std::string_view v, bool*) -> Status {
           KeyReader kr(k);
           std::uint32_t id = 0;
-          if (!kr.U32(&id)) return Status::Corruption("bad key");
+          if (!kr.U32(&id)) {
+            return Status::Corruption("bad key");
+          }
           CompanyInfo c;
           Status s2 = DecodeAccount(id, v, &c);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           ComplianceLine line;
           line.company = c.spec.id;
           std::optional<std::int64_t> cap;
           s2 = im.GetCap(txn, c.account, year, &cap);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           line.cap = Quantity(cap.value_or(0));
           std::optional<std::int64_t> verified;
           s2 = im.VerifiedEmissions(txn, c.account, year, &verified);
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           line.verified_emissions = Quantity(verified.value_or(0));
           s2 = txn.Scan(
               im.dbi_[kSurrendersDb], Impl::YearKey(id, year),
@@ -1474,13 +1792,17 @@ Result<ComplianceReport> Registry::Compliance(int year) const {
                 if (it == kinds.end()) {
                   InstrumentInfo info;
                   Status s3 = im.GetInstrument(txn, InstrumentId(i), &info);
-                  if (!s3.ok()) return s3;
+                  if (!s3.ok()) {
+                    return s3;
+                  }
                   it = kinds.emplace(i, info.spec.kind).first;
                 }
                 ValueReader r(sv, RecordType::kSurrender, "surrender record");
                 std::int64_t q = 0;
                 r.I64(&q);
-                if (!r.ok()) return r.status();
+                if (!r.ok()) {
+                  return r.status();
+                }
                 if (it->second == InstrumentKind::kOffset) {
                   line.surrendered_offset += Quantity(q);
                 } else {
@@ -1488,7 +1810,9 @@ Result<ComplianceReport> Registry::Compliance(int year) const {
                 }
                 return Status::Ok();
               });
-          if (!s2.ok()) return s2;
+          if (!s2.ok()) {
+            return s2;
+          }
           line.surrendered = line.surrendered_quota + line.surrendered_offset;
           if (!verified) {
             line.status = ComplianceStatus::kUnverified;
@@ -1510,7 +1834,9 @@ Result<ComplianceReport> Registry::Compliance(int year) const {
           return Status::Ok();
         });
   });
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return report;
 }
 

@@ -36,13 +36,17 @@ std::int64_t NowNanos() {
 }
 
 Registry::Impl::~Impl() {
-  if (env_ != nullptr) mdb_env_close(env_);
+  if (env_ != nullptr) {
+    mdb_env_close(env_);
+  }
 }
 
 Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
   options_ = options;
   const std::string& dir = options.path;
-  if (dir.empty()) return Status::InvalidArgument("open registry: empty path");
+  if (dir.empty()) {
+    return Status::InvalidArgument("open registry: empty path");
+  }
   const std::string data_file = dir + "/data.mdb";
   struct stat st {};
   const bool exists = ::stat(data_file.c_str(), &st) == 0;
@@ -58,15 +62,25 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
     }
   }
   int rc = mdb_env_create(&env_);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, "open registry: create env");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, "open registry: create env");
+  }
   rc = mdb_env_set_mapsize(env_, options.map_size);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, "open registry: set map size");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, "open registry: set map size");
+  }
   rc = mdb_env_set_maxdbs(env_, 32);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, "open registry: set max dbs");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, "open registry: set max dbs");
+  }
   rc = mdb_env_set_maxreaders(env_, 256);
-  if (rc != MDB_SUCCESS) return LmdbError(rc, "open registry: set readers");
+  if (rc != MDB_SUCCESS) {
+    return LmdbError(rc, "open registry: set readers");
+  }
   unsigned flags = MDB_NOTLS;
-  if (!options.durable) flags |= MDB_NOSYNC;
+  if (!options.durable) {
+    flags |= MDB_NOSYNC;
+  }
   rc = mdb_env_open(env_, dir.c_str(), flags, 0600);
   if (rc != MDB_SUCCESS) {
     return LmdbError(rc, "open registry '" + dir + "'");
@@ -77,7 +91,9 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
   {
     Txn txn;
     Status s = Txn::Begin(env_, false, "open registry", &txn);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     for (std::size_t i = 0; i < kDbCount; ++i) {
       rc = mdb_dbi_open(txn.Raw(), kDbNames[i], 0, &dbi_[i]);
       if (rc == MDB_NOTFOUND) {
@@ -89,20 +105,30 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
                          std::string("open registry: database ") + kDbNames[i]);
       }
     }
-    if (!missing) s = txn.Commit();  // keeps the dbi handles
-    if (!s.ok()) return s;
+    if (!missing) {
+      s = txn.Commit();  // keeps the dbi handles
+    }
+    if (!s.ok()) {
+      return s;
+    }
   }
   if (missing) {
     Txn txn;
     Status s = Txn::Begin(env_, true, "create registry", &txn);
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     // A pre-existing environment without our databases is not ours.
     MDB_dbi main_dbi = 0;
     rc = mdb_dbi_open(txn.Raw(), nullptr, 0, &main_dbi);
-    if (rc != MDB_SUCCESS) return LmdbError(rc, "create registry: main db");
+    if (rc != MDB_SUCCESS) {
+      return LmdbError(rc, "create registry: main db");
+    }
     MDB_stat mst{};
     rc = mdb_stat(txn.Raw(), main_dbi, &mst);
-    if (rc != MDB_SUCCESS) return LmdbError(rc, "create registry: stat");
+    if (rc != MDB_SUCCESS) {
+      return LmdbError(rc, "create registry: stat");
+    }
     if (mst.ms_entries != 0) {
       return Status::Corruption("open registry '" + dir +
                                 "': not a carbonex registry");
@@ -116,25 +142,35 @@ Status Registry::Impl::OpenEnv(const RegistryOptions& options) {
     }
     s = txn.Put(dbi_[kMetaDb], "format",
                 ValueWriter(RecordType::kFormat).U32(kFormatVersion).Encoded());
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
     s = txn.Commit();
-    if (!s.ok()) return s;
+    if (!s.ok()) {
+      return s;
+    }
   }
   // Check the format version.
   Txn txn;
   Status s = Txn::Begin(env_, false, "open registry", &txn);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::string_view v;
   bool found = false;
   s = txn.Get(dbi_[kMetaDb], "format", &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     return Status::Corruption("open registry '" + dir + "': no format record");
   }
   ValueReader r(v, RecordType::kFormat, "format record");
   std::uint32_t format = 0;
   r.U32(&format);
-  if (!r.ok()) return r.status();
+  if (!r.ok()) {
+    return r.status();
+  }
   if (format != kFormatVersion) {
     return Status::Corruption("open registry '" + dir +
                               "': unsupported format version " +
@@ -152,13 +188,21 @@ Status Registry::Impl::Write(
     const std::function<Status(WriteContext&, std::string*)>& body) {
   WriteContext ctx;
   Status s = Txn::Begin(env_, true, op, &ctx.txn);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::string args;
   s = body(ctx, &args);
-  if (!s.ok()) return s;  // the transaction aborts
-  if (args.empty() && ctx.deltas.empty()) return Status::Ok();  // no change
+  if (!s.ok()) {
+    return s;  // the transaction aborts
+  }
+  if (args.empty() && ctx.deltas.empty()) {
+    return Status::Ok();  // no change
+  }
   s = AppendAudit(ctx, op, args);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return ctx.txn.Commit();
 }
 
@@ -166,7 +210,9 @@ Status Registry::Impl::Read(
     std::string_view op, const std::function<Status(const Txn&)>& body) const {
   Txn txn;
   Status s = Txn::Begin(env_, false, op, &txn);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return body(txn);
 }
 
@@ -246,13 +292,17 @@ Status Registry::Impl::FindInstrument(const Txn& txn, std::string_view symbol,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kInstrumentNamesDb], symbol, &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     return Status::NotFound("unknown instrument '" + std::string(symbol) + "'");
   }
   std::uint32_t id = 0;
   s = DecodeIndex(v, &id);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return GetInstrument(txn, InstrumentId(id), out);
 }
 
@@ -261,7 +311,9 @@ Status Registry::Impl::GetInstrument(const Txn& txn, InstrumentId id,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kInstrumentsDb], IdKey(id.value()), &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     return Status::NotFound("unknown instrument id " +
                             std::to_string(id.value()));
@@ -274,13 +326,17 @@ Status Registry::Impl::FindAccount(const Txn& txn, std::string_view name,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kAccountNamesDb], name, &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     return Status::NotFound("unknown account '" + std::string(name) + "'");
   }
   std::uint32_t id = 0;
   s = DecodeIndex(v, &id);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return GetAccount(txn, AccountId(id), out);
 }
 
@@ -289,7 +345,9 @@ Status Registry::Impl::GetAccount(const Txn& txn, AccountId id,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kAccountsDb], IdKey(id.value()), &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     return Status::NotFound("unknown account id " + std::to_string(id.value()));
   }
@@ -301,7 +359,9 @@ Status Registry::Impl::FindVerifier(const Txn& txn, std::string_view id,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kVerifiersDb], id, &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     return Status::NotFound("unknown verifier '" + std::string(id) + "'");
   }
@@ -315,14 +375,18 @@ Status Registry::Impl::NextId(const Txn& txn, Db db, std::uint32_t* id) const {
   std::string key;
   bool found = false;
   Status s = txn.LastKey(dbi_[db], &key, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     *id = 1;
     return Status::Ok();
   }
   std::uint32_t last = 0;
   KeyReader r(key);
-  if (!r.U32(&last)) return Status::Corruption("malformed id key");
+  if (!r.U32(&last)) {
+    return Status::Corruption("malformed id key");
+  }
   *id = last + 1;
   return Status::Ok();
 }
@@ -333,7 +397,9 @@ Status Registry::Impl::GetHolding(const Txn& txn, AccountId account,
   bool found = false;
   Status s = txn.Get(dbi_[kHoldingsDb],
                      PairKey(account.value(), instrument.value()), &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     *out = Balance{};
     return Status::Ok();
@@ -353,7 +419,9 @@ Status Registry::Impl::GetCash(const Txn& txn, AccountId account,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kCashDb], IdKey(account.value()), &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     *out = Balance{};
     return Status::Ok();
@@ -375,12 +443,16 @@ Status Registry::Impl::AddTotal(WriteContext& ctx, TotalKind kind,
   std::string_view v;
   bool found = false;
   Status s = ctx.txn.Get(dbi_[kTotalsDb], key, &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::int64_t total = 0;
   if (found) {
     ValueReader r(v, RecordType::kTotal, "total record");
     r.I64(&total);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      return r.status();
+    }
   }
   total += amount;
   ctx.deltas.push_back({static_cast<std::int64_t>(kind), instrument, amount});
@@ -393,7 +465,9 @@ Status Registry::Impl::GetCap(const Txn& txn, AccountId account, int year,
   std::string_view v;
   bool found = false;
   Status s = txn.Get(dbi_[kCapsDb], YearKey(account.value(), year), &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   if (!found) {
     cap->reset();
     return Status::Ok();
@@ -416,7 +490,9 @@ Status Registry::Impl::PutInstrument(Txn& txn, const InstrumentInfo& info) {
                          .I64(sp.max_order_qty.value())
                          .U8(static_cast<std::uint8_t>(TradingStatus::kOpen))
                          .Encoded());
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return txn.Put(
       dbi_[kInstrumentNamesDb], sp.symbol,
       ValueWriter(RecordType::kIndex).U32(info.id.value()).Encoded());
@@ -438,7 +514,9 @@ Status Registry::Impl::PutAccount(Txn& txn, const CompanyInfo& info) {
                          .Str(c.region)
                          .Str(c.allocation_method)
                          .Encoded());
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return txn.Put(
       dbi_[kAccountNamesDb], c.id,
       ValueWriter(RecordType::kIndex).U32(info.account.value()).Encoded());
@@ -459,7 +537,9 @@ Status Registry::Impl::GetInstallation(const Txn& txn, std::string_view id,
                                        bool* found) const {
   std::string_view v;
   Status s = txn.Get(dbi_[kInstallationsDb], id, &v, found);
-  if (!s.ok() || !*found) return s;
+  if (!s.ok() || !*found) {
+    return s;
+  }
   ValueReader r(v, RecordType::kInstallation, "installation record");
   std::uint32_t account = 0;
   std::uint16_t n = 0;
@@ -520,7 +600,9 @@ Status Registry::Impl::LoadEmissions(const Txn& txn, AccountId account,
   out->clear();
   CompanyInfo company;
   Status s = GetAccount(txn, account, &company);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return txn.Scan(
       dbi_[kEmissionsDb], YearKey(account.value(), year),
       [&](std::string_view key, std::string_view v, bool*) -> Status {
@@ -565,7 +647,9 @@ Status Registry::Impl::LoadEmissions(const Txn& txn, AccountId account,
           e.lines.push_back(std::move(l));
           rec.inputs.push_back(std::move(in));
         }
-        if (!r.ok()) return r.status();
+        if (!r.ok()) {
+          return r.status();
+        }
         out->push_back(std::move(rec));
         return Status::Ok();
       });
@@ -576,7 +660,9 @@ Status Registry::Impl::VerifiedEmissions(
     std::optional<std::int64_t>* total) const {
   std::vector<EmissionsRec> recs;
   Status s = LoadEmissions(txn, account, year, &recs);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   total->reset();
   for (const auto& rec : recs) {  // ascending version: the last one wins
     if (rec.view.state == EmissionsState::kVerified) {
@@ -603,7 +689,9 @@ Status Registry::Impl::DecodeTrade(std::string_view key, std::string_view v,
                                    TradeRecord* out) {
   KeyReader kr(key);
   std::uint64_t id = 0;
-  if (!kr.U64(&id)) return Status::Corruption("malformed trade key");
+  if (!kr.U64(&id)) {
+    return Status::Corruption("malformed trade key");
+  }
   ValueReader r(v, RecordType::kTrade, "trade record");
   std::uint32_t instrument = 0;
   std::int64_t price = 0;
@@ -634,14 +722,18 @@ Status Registry::Impl::AppendAudit(WriteContext& ctx, std::string_view op,
   std::string_view v;
   bool found = false;
   Status s = ctx.txn.Get(dbi_[kMetaDb], "audit_head", &v, &found);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   std::uint64_t seq = 0;
   std::string prev(kHashSize, '\0');
   if (found) {
     ValueReader r(v, RecordType::kAuditHead, "audit head record");
     r.U64(&seq);
     r.Raw(kHashSize, &prev);
-    if (!r.ok()) return r.status();
+    if (!r.ok()) {
+      return r.status();
+    }
   }
   ++seq;
   // The payload: the operation's arguments and the totals it changed.
@@ -649,7 +741,9 @@ Status Registry::Impl::AppendAudit(WriteContext& ctx, std::string_view op,
   payload += args_json.empty() ? std::string_view("{}") : args_json;
   payload += ",\"deltas\":[";
   for (std::size_t i = 0; i < ctx.deltas.size(); ++i) {
-    if (i > 0) payload += ',';
+    if (i > 0) {
+      payload += ',';
+    }
     payload += '[' + std::to_string(ctx.deltas[i][0]) + ',' +
                std::to_string(ctx.deltas[i][1]) + ',' +
                std::to_string(ctx.deltas[i][2]) + ']';
@@ -672,7 +766,9 @@ Status Registry::Impl::AppendAudit(WriteContext& ctx, std::string_view op,
                          hash.size());
   std::string value = w.Encoded() + hash_bytes;
   s = ctx.txn.Put(dbi_[kAuditDb], key, value, MDB_APPEND);
-  if (!s.ok()) return s;
+  if (!s.ok()) {
+    return s;
+  }
   return ctx.txn.Put(
       dbi_[kMetaDb], "audit_head",
       ValueWriter(RecordType::kAuditHead).U64(seq).Raw(hash_bytes).Encoded());

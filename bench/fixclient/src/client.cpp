@@ -63,7 +63,9 @@ struct Client::State {
 
   std::optional<std::size_t> IndexOf(const FIX::SessionID& id) const {
     auto it = index.find(id);
-    if (it == index.end()) return std::nullopt;
+    if (it == index.end()) {
+      return std::nullopt;
+    }
     return it->second;
   }
 };
@@ -81,7 +83,9 @@ class Client::Application : public FIX::Application {
 
   void onLogon(const FIX::SessionID& id) override {
     auto i = state_.IndexOf(id);
-    if (!i) return;
+    if (!i) {
+      return;
+    }
     {
       std::lock_guard lock(state_.mu);
       state_.slots[*i].logged_on = true;
@@ -92,7 +96,9 @@ class Client::Application : public FIX::Application {
 
   void onLogout(const FIX::SessionID& id) override {
     auto i = state_.IndexOf(id);
-    if (!i) return;
+    if (!i) {
+      return;
+    }
     {
       std::lock_guard lock(state_.mu);
       state_.slots[*i].logged_on = false;
@@ -101,9 +107,13 @@ class Client::Application : public FIX::Application {
   }
 
   void toAdmin(FIX::Message& message, const FIX::SessionID& id) override {
-    if (MsgTypeOf(message) != "A") return;
+    if (MsgTypeOf(message) != "A") {
+      return;
+    }
     auto i = state_.IndexOf(id);
-    if (!i) return;
+    if (!i) {
+      return;
+    }
     const SessionOptions& session = options_.sessions[*i];
     message.setField(FIX::FIELD::Username, session.username.empty()
                                                ? session.sender_comp_id
@@ -120,14 +130,18 @@ class Client::Application : public FIX::Application {
                  const FIX::SessionID& id) noexcept override {
     const std::string type = MsgTypeOf(message);
     auto i = state_.IndexOf(id);
-    if (!i) return;
+    if (!i) {
+      return;
+    }
     {
       std::lock_guard lock(state_.mu);
       SessionSlot& slot = state_.slots[*i];
       if (type == "5") {
         slot.last_logout_text = FieldOf(message, FIX::FIELD::Text).value_or("");
       }
-      if (queued_admin_.count(type) == 0) return;
+      if (queued_admin_.count(type) == 0) {
+        return;
+      }
       slot.inbox.push_back(message);
     }
     state_.cv.notify_all();
@@ -136,7 +150,9 @@ class Client::Application : public FIX::Application {
   void fromApp(const FIX::Message& message,
                const FIX::SessionID& id) noexcept override {
     auto i = state_.IndexOf(id);
-    if (!i) return;
+    if (!i) {
+      return;
+    }
     if (options_.on_app_message) {
       options_.on_app_message(*i, message);
       return;
@@ -262,14 +278,18 @@ Status Client::Start() {
 void Client::Stop() {
   {
     std::lock_guard lock(state_->mu);
-    if (!state_->started || state_->stopped) return;
+    if (!state_->started || state_->stopped) {
+      return;
+    }
     state_->stopped = true;
   }
   // Log out ourselves and wait for the exchanges, so that the initiator
   // need not poll in one-second steps.
   for (const SessionSlot& slot : state_->slots) {
     if (FIX::Session* session = FIX::Session::lookupSession(slot.id)) {
-      if (session->isLoggedOn()) session->logout();
+      if (session->isLoggedOn()) {
+        session->logout();
+      }
     }
   }
   {
@@ -279,7 +299,9 @@ void Client::Stop() {
                           [](const SessionSlot& s) { return s.logged_on; });
     });
   }
-  if (!state_->initiator) return;
+  if (!state_->initiator) {
+    return;
+  }
   try {
     state_->initiator->stop(/*force=*/true);
   } catch (const FIX::Exception&) {
@@ -291,20 +313,24 @@ void Client::Stop() {
   state_->settings.reset();
 }
 
-std::size_t Client::session_count() const { return state_->slots.size(); }
+std::size_t Client::SessionCount() const { return state_->slots.size(); }
 
-const FIX::SessionID& Client::session_id(std::size_t session) const {
+const FIX::SessionID& Client::SessionId(std::size_t session) const {
   return state_->slots[session].id;
 }
 
 bool Client::IsLoggedOn(std::size_t session) const {
-  if (session >= state_->slots.size()) return false;
+  if (session >= state_->slots.size()) {
+    return false;
+  }
   std::lock_guard lock(state_->mu);
   return state_->slots[session].logged_on;
 }
 
 int Client::LogonCount(std::size_t session) const {
-  if (session >= state_->slots.size()) return 0;
+  if (session >= state_->slots.size()) {
+    return 0;
+  }
   std::lock_guard lock(state_->mu);
   return state_->slots[session].logons;
 }
@@ -390,7 +416,9 @@ std::optional<FIX::Message> Client::Next(std::size_t session,
 std::optional<FIX::Message> Client::WaitFor(std::size_t session,
                                             const Predicate& predicate,
                                             std::chrono::milliseconds timeout) {
-  if (session >= state_->slots.size()) return std::nullopt;
+  if (session >= state_->slots.size()) {
+    return std::nullopt;
+  }
   const auto deadline = Clock::now() + timeout;
   std::unique_lock lock(state_->mu);
   std::deque<FIX::Message>& inbox = state_->slots[session].inbox;
@@ -400,7 +428,7 @@ std::optional<FIX::Message> Client::WaitFor(std::size_t session,
     for (; checked < inbox.size(); ++checked) {
       const auto it = inbox.begin() + static_cast<std::ptrdiff_t>(checked);
       if (predicate(*it)) {
-        FIX::Message found = std::move(*it);
+        FIX::Message found(*it);  // FIX::Message has no move constructor
         inbox.erase(it);
         return found;
       }
@@ -413,7 +441,9 @@ std::optional<FIX::Message> Client::WaitFor(std::size_t session,
 }
 
 std::size_t Client::Pending(std::size_t session) const {
-  if (session >= state_->slots.size()) return 0;
+  if (session >= state_->slots.size()) {
+    return 0;
+  }
   std::lock_guard lock(state_->mu);
   return state_->slots[session].inbox.size();
 }
@@ -442,9 +472,15 @@ Client::Predicate IsMsgType(std::string msg_type) {
 Client::Predicate IsExecutionReportFor(std::string cl_ord_id,
                                        std::optional<char> exec_type) {
   return [id = std::move(cl_ord_id), exec_type](const FIX::Message& message) {
-    if (MsgTypeOf(message) != "8") return false;
-    if (FieldOf(message, FIX::FIELD::ClOrdID) != id) return false;
-    if (!exec_type) return true;
+    if (MsgTypeOf(message) != "8") {
+      return false;
+    }
+    if (FieldOf(message, FIX::FIELD::ClOrdID) != id) {
+      return false;
+    }
+    if (!exec_type) {
+      return true;
+    }
     return FieldOf(message, FIX::FIELD::ExecType) == std::string(1, *exec_type);
   };
 }

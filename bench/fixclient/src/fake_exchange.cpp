@@ -69,7 +69,9 @@ class FakeExchange::Application : public FIX::Application {
                                                  FIX::IncorrectDataFormat,
                                                  FIX::IncorrectTagValue,
                                                  FIX::RejectLogon) override {
-    if (MsgTypeOf(message) != "A") return;
+    if (MsgTypeOf(message) != "A") {
+      return;
+    }
     if (options_.record) {
       std::lock_guard lock(mu_);
       logons_.push_back(message);
@@ -88,7 +90,9 @@ class FakeExchange::Application : public FIX::Application {
   void fromApp(const FIX::Message& message,
                const FIX::SessionID& id) noexcept override {
     std::lock_guard lock(mu_);
-    if (options_.record) received_.push_back(message);
+    if (options_.record) {
+      received_.push_back(message);
+    }
     const std::string type = MsgTypeOf(message);
     if (type == "D") {
       ++orders_;
@@ -113,7 +117,7 @@ class FakeExchange::Application : public FIX::Application {
     std::lock_guard lock(mu_);
     return logons_;
   }
-  int orders() const {
+  int Orders() const {
     std::lock_guard lock(mu_);
     return orders_;
   }
@@ -159,7 +163,9 @@ class FakeExchange::Application : public FIX::Application {
       report.setField(FIX::FIELD::LastQty, std::to_string(last_qty));
       report.setField(FIX::FIELD::LastPx, FormatPrice(Price(last_px)));
     }
-    if (!text.empty()) report.setField(FIX::Text(text));
+    if (!text.empty()) {
+      report.setField(FIX::Text(text));
+    }
     report.setField(FIX::UtcTimeStampField(FIX::FIELD::TransactTime, 3));
     Send(report, order.session);
   }
@@ -193,18 +199,24 @@ class FakeExchange::Application : public FIX::Application {
     }
     std::deque<FakeOrder>& book = book_[order.symbol];
     for (;;) {
-      if (order.cum_qty == order.qty) break;
+      if (order.cum_qty == order.qty) {
+        break;
+      }
       // Best opposite order: best price, then earliest.
       auto best = book.end();
       for (auto it = book.begin(); it != book.end(); ++it) {
-        if (it->side == order.side) continue;
+        if (it->side == order.side) {
+          continue;
+        }
         if (best == book.end() ||
             (order.side == '1' ? *it->price < *best->price
                                : *it->price > *best->price)) {
           best = it;
         }
       }
-      if (best == book.end()) break;
+      if (best == book.end()) {
+        break;
+      }
       if (order.price && (order.side == '1' ? *best->price > *order.price
                                             : *best->price < *order.price)) {
         break;
@@ -217,9 +229,13 @@ class FakeExchange::Application : public FIX::Application {
         o->notional += qty * px;
         Report(*o, 'F', o->cum_qty == o->qty ? '2' : '1', qty, px);
       }
-      if (best->cum_qty == best->qty) book.erase(best);
+      if (best->cum_qty == best->qty) {
+        book.erase(best);
+      }
     }
-    if (order.cum_qty == order.qty) return;
+    if (order.cum_qty == order.qty) {
+      return;
+    }
     if (!order.price || order.tif == '3' || order.tif == '4') {
       Report(order, '4', '4', 0, 0, {}, {}, "remainder cancelled");
       return;
@@ -280,7 +296,9 @@ class FakeExchange::Application : public FIX::Application {
 
 int PickFreePort() {
   const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
-  if (fd < 0) throw std::runtime_error("socket() failed");
+  if (fd < 0) {
+    throw std::runtime_error("socket() failed");
+  }
   sockaddr_in address{};
   address.sin_family = AF_INET;
   address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
@@ -333,7 +351,9 @@ Status FakeExchange::Start() {
 }
 
 void FakeExchange::Stop() {
-  if (!quickfix_ || !quickfix_->acceptor) return;
+  if (!quickfix_ || !quickfix_->acceptor) {
+    return;
+  }
   try {
     quickfix_->acceptor->stop(/*force=*/true);
   } catch (const FIX::Exception&) {
@@ -349,6 +369,6 @@ std::vector<FIX::Message> FakeExchange::Logons() const {
   return application_->Logons();
 }
 
-int FakeExchange::orders_received() const { return application_->orders(); }
+int FakeExchange::OrdersReceived() const { return application_->Orders(); }
 
 }  // namespace carbonex::fixclient

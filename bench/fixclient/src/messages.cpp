@@ -96,23 +96,49 @@ constexpr TagName kSecurityListTags[] = {
 };
 
 const char* ExecTypeName(const std::string& value) {
-  if (value == "0") return "New";
-  if (value == "4") return "Canceled";
-  if (value == "5") return "Replaced";
-  if (value == "8") return "Rejected";
-  if (value == "C") return "Expired";
-  if (value == "F") return "Trade";
-  if (value == "I") return "OrderStatus";
+  if (value == "0") {
+    return "New";
+  }
+  if (value == "4") {
+    return "Canceled";
+  }
+  if (value == "5") {
+    return "Replaced";
+  }
+  if (value == "8") {
+    return "Rejected";
+  }
+  if (value == "C") {
+    return "Expired";
+  }
+  if (value == "F") {
+    return "Trade";
+  }
+  if (value == "I") {
+    return "OrderStatus";
+  }
   return nullptr;
 }
 
 const char* OrdStatusName(const std::string& value) {
-  if (value == "0") return "New";
-  if (value == "1") return "PartiallyFilled";
-  if (value == "2") return "Filled";
-  if (value == "4") return "Canceled";
-  if (value == "8") return "Rejected";
-  if (value == "C") return "Expired";
+  if (value == "0") {
+    return "New";
+  }
+  if (value == "1") {
+    return "PartiallyFilled";
+  }
+  if (value == "2") {
+    return "Filled";
+  }
+  if (value == "4") {
+    return "Canceled";
+  }
+  if (value == "8") {
+    return "Rejected";
+  }
+  if (value == "C") {
+    return "Expired";
+  }
   return nullptr;
 }
 
@@ -258,7 +284,9 @@ Result<Price> ParsePrice(std::string_view text) {
   }
   auto all_digits = [](std::string_view s) {
     for (char c : s) {
-      if (c < '0' || c > '9') return false;
+      if (c < '0' || c > '9') {
+        return false;
+      }
     }
     return true;
   };
@@ -281,7 +309,9 @@ Result<Price> ParsePrice(std::string_view text) {
 }
 
 std::optional<std::string> FieldOf(const FIX::Message& message, int tag) {
-  if (message.isSetField(tag)) return message.getField(tag);
+  if (message.isSetField(tag)) {
+    return message.getField(tag);
+  }
   if (message.getHeader().isSetField(tag)) {
     return message.getHeader().getField(tag);
   }

@@ -38,7 +38,9 @@ std::string BuildFrame(const FieldList& fields) {
   FIX::Message message;
   message.getHeader().setField(FIX::FIELD::BeginString, "FIX.4.4");
   for (const auto& [tag, value] : fields) {
-    if (tag == FIX::FIELD::BodyLength || tag == FIX::FIELD::CheckSum) continue;
+    if (tag == FIX::FIELD::BodyLength || tag == FIX::FIELD::CheckSum) {
+      continue;
+    }
     if (FIX::Message::isHeaderField(tag)) {
       message.getHeader().setField(tag, value);
     } else if (FIX::Message::isTrailerField(tag)) {
@@ -69,7 +71,9 @@ FieldList LogonFields(const std::string& sender_comp_id,
       {FIX::FIELD::Username, username},
       {FIX::FIELD::Password, password},
   };
-  if (reset) fields.emplace_back(FIX::FIELD::ResetSeqNumFlag, "Y");
+  if (reset) {
+    fields.emplace_back(FIX::FIELD::ResetSeqNumFlag, "Y");
+  }
   return fields;
 }
 
@@ -81,12 +85,18 @@ std::string ReplaceRawField(std::string frame, int tag,
     start = 0;
   } else {
     const std::size_t at = frame.find('\x01' + key);
-    if (at != std::string::npos) start = at + 1;
+    if (at != std::string::npos) {
+      start = at + 1;
+    }
   }
-  if (start == std::string::npos) return frame;
+  if (start == std::string::npos) {
+    return frame;
+  }
   const std::size_t value_start = start + key.size();
   std::size_t value_end = frame.find('\x01', value_start);
-  if (value_end == std::string::npos) value_end = frame.size();
+  if (value_end == std::string::npos) {
+    value_end = frame.size();
+  }
   frame.replace(value_start, value_end - value_start, value);
   return frame;
 }
@@ -94,7 +104,9 @@ std::string ReplaceRawField(std::string frame, int tag,
 RawConnection::~RawConnection() { Close(); }
 
 void RawConnection::Close() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) {
+    ::close(fd_);
+  }
   fd_ = -1;
   peer_closed_ = false;
   parser_ = FIX::Parser();
@@ -151,11 +163,15 @@ Status RawConnection::Connect(const std::string& host, int port,
 }
 
 Status RawConnection::SendRaw(std::string_view bytes) {
-  if (fd_ < 0) return Status::FailedPrecondition("raw connection: closed");
+  if (fd_ < 0) {
+    return Status::FailedPrecondition("raw connection: closed");
+  }
   while (!bytes.empty()) {
     const ssize_t sent = ::send(fd_, bytes.data(), bytes.size(), MSG_NOSIGNAL);
     if (sent < 0) {
-      if (errno == EINTR) continue;
+      if (errno == EINTR) {
+        continue;
+      }
       if (errno == EAGAIN || errno == EWOULDBLOCK) {
         pollfd pfd{fd_, POLLOUT, 0};
         ::poll(&pfd, 1, 1000);
@@ -169,13 +185,17 @@ Status RawConnection::SendRaw(std::string_view bytes) {
 }
 
 Result<std::string> RawConnection::ReadRaw(std::chrono::milliseconds timeout) {
-  if (fd_ < 0) return Status::FailedPrecondition("raw connection: closed");
+  if (fd_ < 0) {
+    return Status::FailedPrecondition("raw connection: closed");
+  }
   const auto deadline = Clock::now() + timeout;
   std::array<char, 4096> buffer{};
   for (;;) {
     std::string message;
     try {
-      if (parser_.readFixMessage(message)) return message;
+      if (parser_.readFixMessage(message)) {
+        return message;
+      }
     } catch (const FIX::MessageParseError& e) {
       return Status::Corruption(std::string("raw connection: cannot frame "
                                             "the bytes received: ") +
@@ -186,15 +206,21 @@ Result<std::string> RawConnection::ReadRaw(std::chrono::milliseconds timeout) {
     }
     pollfd pfd{fd_, POLLIN, 0};
     const int ready = ::poll(&pfd, 1, RemainingMs(deadline));
-    if (ready < 0 && errno == EINTR) continue;
-    if (ready < 0) return Status::IoError(ErrnoText("raw connection: poll"));
+    if (ready < 0 && errno == EINTR) {
+      continue;
+    }
+    if (ready < 0) {
+      return Status::IoError(ErrnoText("raw connection: poll"));
+    }
     if (ready == 0) {
       return Status::Busy("raw connection: no complete message within " +
                           std::to_string(timeout.count()) + " ms");
     }
     const ssize_t got = ::recv(fd_, buffer.data(), buffer.size(), 0);
     if (got < 0) {
-      if (errno == EINTR || errno == EAGAIN) continue;
+      if (errno == EINTR || errno == EAGAIN) {
+        continue;
+      }
       if (errno == ECONNRESET) {
         peer_closed_ = true;
         continue;
@@ -211,7 +237,9 @@ Result<std::string> RawConnection::ReadRaw(std::chrono::milliseconds timeout) {
 
 Result<FIX::Message> RawConnection::Read(std::chrono::milliseconds timeout) {
   Result<std::string> raw = ReadRaw(timeout);
-  if (!raw.ok()) return raw.status();
+  if (!raw.ok()) {
+    return raw.status();
+  }
   try {
     return FIX::Message(*raw, /*validate=*/false);
   } catch (const FIX::Exception& e) {
@@ -225,7 +253,9 @@ Status RawConnection::WaitClosed(std::chrono::milliseconds timeout) {
   for (;;) {
     Result<std::string> raw =
         ReadRaw(std::chrono::milliseconds(std::max(RemainingMs(deadline), 0)));
-    if (raw.ok()) continue;
+    if (raw.ok()) {
+      continue;
+    }
     switch (raw.status().code()) {
       case StatusCode::kNotFound:
         return Status::Ok();

@@ -56,12 +56,12 @@ int main(int argc, char** argv) {
     return 1;
   }
   std::fprintf(stderr, "carbonex-fake-exchange: listening on port %d\n",
-               exchange.port());
+               exchange.Port());
   timespec timeout{};
   timeout.tv_sec = seconds > 0 ? seconds : 365 * 24 * 3600;
   sigtimedwait(&stop_signals, nullptr, &timeout);
   exchange.Stop();
   std::fprintf(stderr, "carbonex-fake-exchange: %d orders received\n",
-               exchange.orders_received());
+               exchange.OrdersReceived());
   return 0;
 }

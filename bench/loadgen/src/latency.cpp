@@ -44,7 +44,9 @@ std::int64_t Percentile(const std::vector<std::int64_t>& sorted,
 
 LatencySummary Summarize(std::vector<std::int64_t> samples) {
   LatencySummary summary;
-  if (samples.empty()) return summary;
+  if (samples.empty()) {
+    return summary;
+  }
   std::sort(samples.begin(), samples.end());
   summary.count = samples.size();
   summary.min = samples.front();
@@ -63,7 +65,9 @@ LatencySummary Summarize(std::vector<std::int64_t> samples) {
 
 std::string PercentileCsv(const std::vector<std::int64_t>& sorted) {
   std::string out = "percentile,latency_us\n";
-  if (sorted.empty()) return out;
+  if (sorted.empty()) {
+    return out;
+  }
   // Integer steps in hundredths of a percent avoid accumulating float error.
   for (int hundredths = 0; hundredths <= 10000;) {
     const double percentile = hundredths / 100.0;
@@ -81,10 +85,14 @@ std::string PercentileCsv(const std::vector<std::int64_t>& sorted) {
 
 Status WriteFile(const std::string& path, const std::string& text) {
   std::ofstream file(path, std::ios::binary | std::ios::trunc);
-  if (!file) return Status::IoError("cannot open '" + path + "' for writing");
+  if (!file) {
+    return Status::IoError("cannot open '" + path + "' for writing");
+  }
   file << text;
   file.close();
-  if (!file) return Status::IoError("cannot write '" + path + "'");
+  if (!file) {
+    return Status::IoError("cannot write '" + path + "'");
+  }
   return Status::Ok();
 }
 
@@ -107,7 +115,9 @@ Status PlotPercentiles(const std::string& csv_path, const std::string& png_path,
       "set key off\n"
       "plot " +
       GnuplotQuoted(csv_path) + " every ::1 using 1:2 with lines lw 2\n";
-  if (Status s = WriteFile(script_path, script); !s.ok()) return s;
+  if (Status s = WriteFile(script_path, script); !s.ok()) {
+    return s;
+  }
   // The paths are quoted for the shell: single quotes, with embedded ones
   // closed, escaped and reopened.
   std::string quoted = "'";

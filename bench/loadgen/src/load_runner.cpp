@@ -42,13 +42,17 @@ struct SessionState {
   std::unordered_map<std::string, LiveOrder> unconfirmed;
 
   void AddLive(LiveOrder order) {
-    if (live_index.count(order.cl_ord_id) != 0) return;
+    if (live_index.count(order.cl_ord_id) != 0) {
+      return;
+    }
     live_index.emplace(order.cl_ord_id, live.size());
     live.push_back(std::move(order));
   }
   void RemoveLive(const std::string& cl_ord_id) {
     auto it = live_index.find(cl_ord_id);
-    if (it == live_index.end()) return;
+    if (it == live_index.end()) {
+      return;
+    }
     const std::size_t hole = it->second;
     live_index.erase(it);
     if (hole + 1 != live.size()) {
@@ -73,7 +77,9 @@ struct Shared {
   // Called with mu held.
   void Acknowledge(const std::string& cl_ord_id, Clock::time_point now) {
     auto it = pending.find(cl_ord_id);
-    if (it == pending.end()) return;
+    if (it == pending.end()) {
+      return;
+    }
     latencies.push_back(std::chrono::duration_cast<std::chrono::nanoseconds>(
                             now - it->second.sent)
                             .count());
@@ -95,8 +101,12 @@ struct Shared {
           FieldOf(message, FIX::FIELD::ExecType).value_or("");
       const std::string status =
           FieldOf(message, FIX::FIELD::OrdStatus).value_or("");
-      if (exec_type == "8") ++report.rejected;
-      if (exec_type == "F") ++report.fills;
+      if (exec_type == "8") {
+        ++report.rejected;
+      }
+      if (exec_type == "F") {
+        ++report.fills;
+      }
       Acknowledge(cl_ord_id, now);
       const bool open = status == "0" || status == "1";
       if (exec_type == "4" || exec_type == "5") {
@@ -106,7 +116,9 @@ struct Shared {
       }
       auto unconfirmed = state.unconfirmed.find(cl_ord_id);
       if (unconfirmed != state.unconfirmed.end()) {
-        if (open) state.AddLive(std::move(unconfirmed->second));
+        if (open) {
+          state.AddLive(std::move(unconfirmed->second));
+        }
         state.unconfirmed.erase(unconfirmed);
       } else if (!open) {
         state.RemoveLive(cl_ord_id);
@@ -177,10 +189,14 @@ Result<std::vector<stream::StreamEvent>> LoadStream(
     std::ostringstream text;
     Result<stream::GeneratorStats> stats =
         stream::GenerateStream(generator, text);
-    if (!stats.ok()) return stats.status();
+    if (!stats.ok()) {
+      return stats.status();
+    }
     parsed = stream::ParseStream(text.str());
   }
-  if (!parsed.ok()) return parsed.status();
+  if (!parsed.ok()) {
+    return parsed.status();
+  }
   std::vector<stream::StreamEvent> events = std::move(parsed->events);
   if (events.size() > options.count) {
     events.resize(static_cast<std::size_t>(options.count));
@@ -204,16 +220,22 @@ std::pair<std::size_t, std::size_t> Placement(std::uint64_t order_id,
 Result<LoadReport> RunLoad(
     const LoadOptions& options,
     const std::function<void(const Progress&)>& progress) {
-  if (Status s = ValidateOptions(options); !s.ok()) return s;
+  if (Status s = ValidateOptions(options); !s.ok()) {
+    return s;
+  }
   GeneratorOptions generator_options = options.generator;
   generator_options.accounts = options.accounts.size();
   generator_options.symbols = options.symbols.size();
-  if (Status s = Validate(generator_options); !s.ok()) return s;
+  if (Status s = Validate(generator_options); !s.ok()) {
+    return s;
+  }
   OrderGenerator generator(generator_options);
   std::vector<stream::StreamEvent> events;
   if (options.flow == LoadOptions::Flow::kStream) {
     Result<std::vector<stream::StreamEvent>> loaded = LoadStream(options);
-    if (!loaded.ok()) return loaded.status();
+    if (!loaded.ok()) {
+      return loaded.status();
+    }
     events = std::move(*loaded);
   }
   // Stream orders as sent, indexed by order id - 1, for their cancels.
@@ -242,10 +264,12 @@ Result<LoadReport> RunLoad(
     shared.OnMessage(session, message);
   };
   fixclient::Client client(client_options);
-  if (Status s = client.Start(); !s.ok()) return s;
+  if (Status s = client.Start(); !s.ok()) {
+    return s;
+  }
 
   const auto logon_deadline = Clock::now() + options.logon_timeout;
-  for (std::size_t i = 0; i < client.session_count(); ++i) {
+  for (std::size_t i = 0; i < client.SessionCount(); ++i) {
     const auto left =
         std::max(std::chrono::duration_cast<std::chrono::milliseconds>(
                      logon_deadline - Clock::now()),
@@ -290,14 +314,16 @@ Result<LoadReport> RunLoad(
   const std::uint64_t total = options.flow == LoadOptions::Flow::kStream
                                   ? events.size()
                                   : options.count;
-  const std::size_t session_count = client.session_count();
+  const std::size_t session_count = client.SessionCount();
   std::uint64_t n = 0;
   while (n < total && Clock::now() < end) {
     if (options.rate > 0) {
       const auto due = start + std::chrono::duration_cast<Clock::duration>(
                                    std::chrono::duration<double>(
                                        static_cast<double>(n) / options.rate));
-      if (due >= end) break;
+      if (due >= end) {
+        break;
+      }
       std::this_thread::sleep_until(due);
     }
     std::size_t session = n % session_count;
@@ -405,8 +431,10 @@ Result<LoadReport> RunLoad(
     finished = true;
   }
   shared.cv.notify_all();
-  if (reporter.joinable()) reporter.join();
-  for (std::size_t i = 0; i < client.session_count(); ++i) {
+  if (reporter.joinable()) {
+    reporter.join();
+  }
+  for (std::size_t i = 0; i < client.SessionCount(); ++i) {
     if (!client.IsLoggedOn(i)) {
       std::lock_guard lock(shared.mu);
       shared.report.session_lost = true;

@@ -25,7 +25,9 @@ using carbonex::loadgen::LoadReport;
 
 std::string Trim(const std::string& text) {
   const auto first = text.find_first_not_of(" \t\r\n");
-  if (first == std::string::npos) return "";
+  if (first == std::string::npos) {
+    return "";
+  }
   const auto last = text.find_last_not_of(" \t\r\n");
   return text.substr(first, last - first + 1);
 }
@@ -36,7 +38,9 @@ std::vector<std::string> SplitList(const std::string& text) {
   std::string item;
   while (std::getline(stream, item, ',')) {
     item = Trim(item);
-    if (!item.empty()) items.push_back(item);
+    if (!item.empty()) {
+      items.push_back(item);
+    }
   }
   return items;
 }
@@ -44,12 +48,16 @@ std::vector<std::string> SplitList(const std::string& text) {
 // Non-empty, non-comment lines of a file, trimmed.
 Result<std::vector<std::string>> ReadLines(const std::string& path) {
   std::ifstream file(path);
-  if (!file) return Status::IoError("cannot read '" + path + "'");
+  if (!file) {
+    return Status::IoError("cannot read '" + path + "'");
+  }
   std::vector<std::string> lines;
   std::string line;
   while (std::getline(file, line)) {
     line = Trim(line);
-    if (line.empty() || line[0] == '#') continue;
+    if (line.empty() || line[0] == '#') {
+      continue;
+    }
     lines.push_back(line);
   }
   return lines;
@@ -59,7 +67,9 @@ Result<std::vector<std::string>> ReadLines(const std::string& path) {
 // "COMPID PASSWORD" (and optionally one bare line as the default).
 Status ReadPasswords(const std::string& path, LoadOptions& options) {
   Result<std::vector<std::string>> lines = ReadLines(path);
-  if (!lines.ok()) return lines.status();
+  if (!lines.ok()) {
+    return lines.status();
+  }
   for (const std::string& line : *lines) {
     std::istringstream fields(line);
     std::string first;
@@ -245,7 +255,9 @@ int main(int argc, char** argv) {
   }
   if (!accounts_file.empty()) {
     Result<std::vector<std::string>> lines = ReadLines(accounts_file);
-    if (!lines.ok()) return fail(lines.status().message());
+    if (!lines.ok()) {
+      return fail(lines.status().message());
+    }
     options.accounts = *lines;
   } else {
     options.accounts = SplitList(accounts_text);
@@ -253,8 +265,12 @@ int main(int argc, char** argv) {
   options.symbols = SplitList(symbols_text);
   Result<Price> mid = carbonex::fixclient::ParsePrice(mid_text);
   Result<Price> tick = carbonex::fixclient::ParsePrice(tick_text);
-  if (!mid.ok()) return fail("--mid: " + mid.status().message());
-  if (!tick.ok()) return fail("--tick: " + tick.status().message());
+  if (!mid.ok()) {
+    return fail("--mid: " + mid.status().message());
+  }
+  if (!tick.ok()) {
+    return fail("--tick: " + tick.status().message());
+  }
   options.generator.mid = *mid;
   options.flow = flow_text == "generator" ? LoadOptions::Flow::kGenerator
                                           : LoadOptions::Flow::kStream;
@@ -321,7 +337,9 @@ int main(int argc, char** argv) {
           !s.ok()) {
         return fail(s.message());
       }
-      if (latency_csv.empty()) std::remove(csv_path.c_str());
+      if (latency_csv.empty()) {
+        std::remove(csv_path.c_str());
+      }
     }
   }
   return report->session_lost ? 1 : 0;

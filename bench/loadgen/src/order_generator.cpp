@@ -29,8 +29,12 @@ Status Validate(const GeneratorOptions& options) {
     return Status::InvalidArgument(
         "mid price must be positive and on the tick grid");
   }
-  if (options.accounts == 0) return Status::InvalidArgument("no accounts");
-  if (options.symbols == 0) return Status::InvalidArgument("no symbols");
+  if (options.accounts == 0) {
+    return Status::InvalidArgument("no accounts");
+  }
+  if (options.symbols == 0) {
+    return Status::InvalidArgument("no symbols");
+  }
   return Status::Ok();
 }
 

@@ -29,23 +29,49 @@ struct OrderInfo {
 };
 
 const char* ExecTypeWord(const std::string& exec_type) {
-  if (exec_type == "0") return "ack";
-  if (exec_type == "F") return "fill";
-  if (exec_type == "4") return "cancelled";
-  if (exec_type == "5") return "replaced";
-  if (exec_type == "8") return "REJECTED";
-  if (exec_type == "C") return "expired";
-  if (exec_type == "I") return "status";
+  if (exec_type == "0") {
+    return "ack";
+  }
+  if (exec_type == "F") {
+    return "fill";
+  }
+  if (exec_type == "4") {
+    return "cancelled";
+  }
+  if (exec_type == "5") {
+    return "replaced";
+  }
+  if (exec_type == "8") {
+    return "REJECTED";
+  }
+  if (exec_type == "C") {
+    return "expired";
+  }
+  if (exec_type == "I") {
+    return "status";
+  }
   return "?";
 }
 
 const char* OrdStatusWord(const std::string& status) {
-  if (status == "0") return "new";
-  if (status == "1") return "partially filled";
-  if (status == "2") return "filled";
-  if (status == "4") return "cancelled";
-  if (status == "8") return "rejected";
-  if (status == "C") return "expired";
+  if (status == "0") {
+    return "new";
+  }
+  if (status == "1") {
+    return "partially filled";
+  }
+  if (status == "2") {
+    return "filled";
+  }
+  if (status == "4") {
+    return "cancelled";
+  }
+  if (status == "8") {
+    return "rejected";
+  }
+  if (status == "C") {
+    return "expired";
+  }
   return "?";
 }
 
@@ -97,7 +123,9 @@ class Runner {
       }
     }
     Pump();
-    for (auto& [comp_id, client] : clients_) client->Stop();
+    for (auto& [comp_id, client] : clients_) {
+      client->Stop();
+    }
     Pump();
     out_ << FormatTradeSummary(summary_.trades);
     out_.flush();
@@ -134,7 +162,9 @@ class Runner {
          .username = "",
          .password = logon.password.value_or("")});
     auto client = std::make_unique<fixclient::Client>(client_options);
-    if (Status s = client->Start(); !s.ok()) return s.message();
+    if (Status s = client->Start(); !s.ok()) {
+      return s.message();
+    }
     Status logged_on = client->WaitLoggedOn(0, options_.logon_timeout);
     fixclient::Client& ref = *client;
     clients_[logon.comp_id] = std::move(client);
@@ -149,8 +179,12 @@ class Runner {
 
   std::string Send(const std::string& comp_id, const FIX::Message& message) {
     auto it = clients_.find(comp_id);
-    if (it == clients_.end()) return "session " + comp_id + " is not open";
-    if (Status s = it->second->Send(0, message); !s.ok()) return s.message();
+    if (it == clients_.end()) {
+      return "session " + comp_id + " is not open";
+    }
+    if (Status s = it->second->Send(0, message); !s.ok()) {
+      return s.message();
+    }
     return {};
   }
 
@@ -183,7 +217,9 @@ class Runner {
 
   static bool Matches(const ExpectStep& expect, const OrderInfo& order,
                       const FIX::Message& message) {
-    if (MsgTypeOf(message) != "8") return false;
+    if (MsgTypeOf(message) != "8") {
+      return false;
+    }
     const std::string exec_type =
         FieldOf(message, FIX::FIELD::ExecType).value_or("");
     const bool own = FieldOf(message, FIX::FIELD::ClOrdID) == order.cl_ord_id;
@@ -197,7 +233,9 @@ class Runner {
                (own ||
                 FieldOf(message, FIX::FIELD::OrigClOrdID) == order.cl_ord_id);
       case Expectation::kFill: {
-        if (!own || exec_type != "F") return false;
+        if (!own || exec_type != "F") {
+          return false;
+        }
         if (expect.qty && FieldOf(message, FIX::FIELD::LastQty) !=
                               std::to_string(expect.qty->value())) {
           return false;
@@ -205,7 +243,9 @@ class Runner {
         if (expect.price) {
           Result<Price> price = fixclient::ParsePrice(
               FieldOf(message, FIX::FIELD::LastPx).value_or(""));
-          if (!price.ok() || *price != *expect.price) return false;
+          if (!price.ok() || *price != *expect.price) {
+            return false;
+          }
         }
         return true;
       }
@@ -229,25 +269,34 @@ class Runner {
           return {};
         }
       }
-      if (Clock::now() >= deadline) break;
+      if (Clock::now() >= deadline) {
+        break;
+      }
       std::this_thread::sleep_for(std::chrono::milliseconds(5));
     }
     std::string what = std::string("no ") + ExpectationWord(expect.what);
-    if (expect.qty) what += " of " + std::to_string(expect.qty->value());
-    if (expect.price) what += " @ " + fixclient::FormatPrice(*expect.price);
+    if (expect.qty) {
+      what += " of " + std::to_string(expect.qty->value());
+    }
+    if (expect.price) {
+      what += " @ " + fixclient::FormatPrice(*expect.price);
+    }
     return what + " for order " + expect.name + " within " +
            std::to_string(expect.within.count()) + " ms";
   }
 
   std::string Logout(const LogoutStep& logout) {
     auto it = clients_.find(logout.comp_id);
-    if (it == clients_.end())
+    if (it == clients_.end()) {
       return "session " + logout.comp_id + " is not open";
+    }
     Pump();
     Status s = it->second->Logout(0, "", std::chrono::milliseconds(5000));
     Pump();
     it->second->Stop();
-    if (!s.ok()) return s.message();
+    if (!s.ok()) {
+      return s.message();
+    }
     out_ << "  " << logout.comp_id << " logged out\n";
     return {};
   }
@@ -278,9 +327,13 @@ class Runner {
     // A cancel's report names the cancelled order in OrigClOrdID.
     for (int tag : {FIX::FIELD::OrigClOrdID, FIX::FIELD::ClOrdID}) {
       auto id = FieldOf(message, tag);
-      if (!id) continue;
+      if (!id) {
+        continue;
+      }
       auto it = names_.find(*id);
-      if (it != names_.end()) return it->second;
+      if (it != names_.end()) {
+        return it->second;
+      }
     }
     return FieldOf(message, FIX::FIELD::ClOrdID).value_or("-");
   }

@@ -14,13 +14,17 @@ std::vector<std::string> Words(std::string_view line) {
   std::vector<std::string> words;
   std::istringstream stream{std::string(line)};
   std::string word;
-  while (stream >> word) words.push_back(word);
+  while (stream >> word) {
+    words.push_back(word);
+  }
   return words;
 }
 
 std::string_view Trim(std::string_view text) {
   const auto first = text.find_first_not_of(" \t\r");
-  if (first == std::string_view::npos) return {};
+  if (first == std::string_view::npos) {
+    return {};
+  }
   const auto last = text.find_last_not_of(" \t\r");
   return text.substr(first, last - first + 1);
 }
@@ -30,15 +34,25 @@ std::optional<std::int64_t> PositiveInt(const std::string& word) {
   std::int64_t value = 0;
   const char* end = word.data() + word.size();
   auto [ptr, error] = std::from_chars(word.data(), end, value);
-  if (error != std::errc() || ptr != end || value <= 0) return std::nullopt;
+  if (error != std::errc() || ptr != end || value <= 0) {
+    return std::nullopt;
+  }
   return value;
 }
 
 std::optional<fixclient::TimeInForce> ParseTif(const std::string& word) {
-  if (word == "day") return fixclient::TimeInForce::kDay;
-  if (word == "gtc") return fixclient::TimeInForce::kGoodTillCancel;
-  if (word == "ioc") return fixclient::TimeInForce::kImmediateOrCancel;
-  if (word == "fok") return fixclient::TimeInForce::kFillOrKill;
+  if (word == "day") {
+    return fixclient::TimeInForce::kDay;
+  }
+  if (word == "gtc") {
+    return fixclient::TimeInForce::kGoodTillCancel;
+  }
+  if (word == "ioc") {
+    return fixclient::TimeInForce::kImmediateOrCancel;
+  }
+  if (word == "fok") {
+    return fixclient::TimeInForce::kFillOrKill;
+  }
   return std::nullopt;
 }
 
@@ -49,7 +63,9 @@ class Parser {
   Status ParseLine(int line_number, std::string_view raw, Script& script) {
     std::string_view line = raw.substr(0, raw.find('#'));
     line = Trim(line);
-    if (line.empty()) return Status::Ok();
+    if (line.empty()) {
+      return Status::Ok();
+    }
     line_ = line_number;
     const std::vector<std::string> words = Words(line);
     Step step;
@@ -73,7 +89,9 @@ class Parser {
       status = Error("unknown command '" + command +
                      "' (logon, buy, sell, cancel, expect, wait, logout)");
     }
-    if (!status.ok()) return status;
+    if (!status.ok()) {
+      return status;
+    }
     script.steps.push_back(std::move(step));
     return Status::Ok();
   }
@@ -125,7 +143,9 @@ class Parser {
     constexpr const char* kUsage =
         "expected '<buy|sell> COMPID ACCOUNT SYMBOL QTY @ PRICE [day|gtc|ioc|"
         "fok] [as NAME]' or '... QTY market [ioc|fok|day] [as NAME]'";
-    if (words.size() < 6) return Error(kUsage);
+    if (words.size() < 6) {
+      return Error(kUsage);
+    }
     step.kind = Step::Kind::kOrder;
     OrderStep& order = step.order;
     order.side = words[0] == "buy" ? Side::kBuy : Side::kSell;
@@ -139,9 +159,13 @@ class Parser {
     order.qty = Quantity(*qty);
     std::size_t next = 5;
     if (words[next] == "@") {
-      if (words.size() < 7) return Error(kUsage);
+      if (words.size() < 7) {
+        return Error(kUsage);
+      }
       Result<Price> price = fixclient::ParsePrice(words[6]);
-      if (!price.ok()) return Error(price.status().message());
+      if (!price.ok()) {
+        return Error(price.status().message());
+      }
       order.price = *price;
       next = 7;
     } else if (words[next] == "market") {
@@ -163,7 +187,9 @@ class Parser {
     ++orders_;
     order.name = std::to_string(orders_);
     if (next < words.size()) {
-      if (words[next] != "as" || next + 2 != words.size()) return Error(kUsage);
+      if (words[next] != "as" || next + 2 != words.size()) {
+        return Error(kUsage);
+      }
       order.name = words[next + 1];
     }
     if (logged_on_.count(order.comp_id) == 0) {
@@ -189,7 +215,9 @@ class Parser {
   }
 
   Status ParseCancel(const std::vector<std::string>& words, Step& step) {
-    if (words.size() != 2) return Error("expected 'cancel NAME'");
+    if (words.size() != 2) {
+      return Error("expected 'cancel NAME'");
+    }
     step.kind = Step::Kind::kCancel;
     step.cancel.name = words[1];
     return CheckName(words[1]);
@@ -199,7 +227,9 @@ class Parser {
     constexpr const char* kUsage =
         "expected 'expect ack|fill|cancel|reject NAME [QTY] [@ PRICE] "
         "[within MS]'";
-    if (words.size() < 3) return Error(kUsage);
+    if (words.size() < 3) {
+      return Error(kUsage);
+    }
     step.kind = Step::Kind::kExpect;
     ExpectStep& expect = step.expect;
     const std::string& what = words[1];
@@ -215,7 +245,9 @@ class Parser {
       return Error("cannot expect '" + what + "': " + kUsage);
     }
     expect.name = words[2];
-    if (Status s = CheckName(expect.name); !s.ok()) return s;
+    if (Status s = CheckName(expect.name); !s.ok()) {
+      return s;
+    }
     std::size_t next = 3;
     if (expect.what == Expectation::kFill) {
       if (next < words.size() && words[next] != "@" &&
@@ -229,9 +261,13 @@ class Parser {
         ++next;
       }
       if (next < words.size() && words[next] == "@") {
-        if (next + 1 >= words.size()) return Error(kUsage);
+        if (next + 1 >= words.size()) {
+          return Error(kUsage);
+        }
         Result<Price> price = fixclient::ParsePrice(words[next + 1]);
-        if (!price.ok()) return Error(price.status().message());
+        if (!price.ok()) {
+          return Error(price.status().message());
+        }
         expect.price = *price;
         next += 2;
       }
@@ -251,7 +287,9 @@ class Parser {
   }
 
   Status ParseWait(const std::vector<std::string>& words, Step& step) {
-    if (words.size() != 2) return Error("expected 'wait MS'");
+    if (words.size() != 2) {
+      return Error("expected 'wait MS'");
+    }
     const std::optional<std::int64_t> ms = PositiveInt(words[1]);
     if (!ms) {
       return Error("wait '" + words[1] +
@@ -263,7 +301,9 @@ class Parser {
   }
 
   Status ParseLogout(const std::vector<std::string>& words, Step& step) {
-    if (words.size() != 2) return Error("expected 'logout COMPID'");
+    if (words.size() != 2) {
+      return Error("expected 'logout COMPID'");
+    }
     if (logged_on_.erase(words[1]) == 0) {
       return Error("session " + words[1] + " is not logged on");
     }
@@ -300,7 +340,9 @@ Result<Script> ParseScript(std::string_view text, const std::string& base_dir) {
 
 Result<Script> ReadScript(const std::string& path) {
   std::ifstream file(path, std::ios::binary);
-  if (!file) return Status::IoError("cannot read script '" + path + "'");
+  if (!file) {
+    return Status::IoError("cannot read script '" + path + "'");
+  }
   std::ostringstream text;
   text << file.rdbuf();
   const std::string base_dir =

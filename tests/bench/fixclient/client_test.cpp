@@ -25,7 +25,7 @@ FakeExchange MakeExchange() {
 ClientOptions OptionsFor(const FakeExchange& exchange,
                          std::vector<SessionOptions> sessions) {
   ClientOptions options;
-  options.port = exchange.port();
+  options.port = exchange.Port();
   options.sessions = std::move(sessions);
   return options;
 }
@@ -141,7 +141,7 @@ TEST_CASE("two sessions trade with each other", "[fixclient][client]") {
   REQUIRE(client.Start().ok());
   REQUIRE(client.WaitLoggedOn(0, kWait).ok());
   REQUIRE(client.WaitLoggedOn(1, kWait).ok());
-  CHECK(client.session_id(1).getSenderCompID().getValue() == "BROKER2");
+  CHECK(client.SessionId(1).getSenderCompID().getValue() == "BROKER2");
 
   REQUIRE(
       client.Send(0, BuildNewOrderSingle(Limit("s-1", Side::kSell, 30, 1000)))

@@ -79,7 +79,7 @@ TEST_CASE("raw logon, order and ack against an acceptor", "[fixclient][raw]") {
   FakeExchange exchange({.passwords = {{"BROKER1", "pw1"}}});
   REQUIRE(exchange.Start().ok());
   RawConnection connection;
-  REQUIRE(connection.Connect("127.0.0.1", exchange.port(), kWait).ok());
+  REQUIRE(connection.Connect("127.0.0.1", exchange.Port(), kWait).ok());
   REQUIRE(connection
               .SendRaw(BuildFrame(
                   LogonFields("BROKER1", "CARBONEX", 1, "BROKER1", "pw1")))
@@ -101,7 +101,7 @@ TEST_CASE("a raw logon with a wrong password gets Logout then close",
   FakeExchange exchange({.passwords = {{"BROKER1", "pw1"}}});
   REQUIRE(exchange.Start().ok());
   RawConnection connection;
-  REQUIRE(connection.Connect("127.0.0.1", exchange.port(), kWait).ok());
+  REQUIRE(connection.Connect("127.0.0.1", exchange.Port(), kWait).ok());
   REQUIRE(connection
               .SendRaw(BuildFrame(
                   LogonFields("BROKER1", "CARBONEX", 1, "BROKER1", "nope")))
@@ -118,7 +118,7 @@ TEST_CASE("an unknown CompID's connection is closed", "[fixclient][raw]") {
   FakeExchange exchange({.passwords = {{"BROKER1", "pw1"}}});
   REQUIRE(exchange.Start().ok());
   RawConnection connection;
-  REQUIRE(connection.Connect("127.0.0.1", exchange.port(), kWait).ok());
+  REQUIRE(connection.Connect("127.0.0.1", exchange.Port(), kWait).ok());
   REQUIRE(connection
               .SendRaw(BuildFrame(
                   LogonFields("STRANGER", "CARBONEX", 1, "STRANGER", "x")))
@@ -131,7 +131,7 @@ TEST_CASE("a logon with a wrong checksum gets no answer", "[fixclient][raw]") {
   FakeExchange exchange({.passwords = {{"BROKER1", "pw1"}}});
   REQUIRE(exchange.Start().ok());
   RawConnection connection;
-  REQUIRE(connection.Connect("127.0.0.1", exchange.port(), kWait).ok());
+  REQUIRE(connection.Connect("127.0.0.1", exchange.Port(), kWait).ok());
   const std::string logon =
       BuildFrame(LogonFields("BROKER1", "CARBONEX", 1, "BROKER1", "pw1"));
   REQUIRE(connection.SendRaw(ReplaceRawField(logon, 10, "000")).ok());
@@ -149,7 +149,7 @@ TEST_CASE("raw connection errors", "[fixclient][raw]") {
         StatusCode::kIoError);
   CHECK(connection.Connect("no-such-host.invalid", 9878, 1000ms).code() ==
         StatusCode::kInvalidArgument);
-  CHECK_FALSE(connection.connected());
+  CHECK_FALSE(connection.IsConnected());
 }
 
 }  // namespace carbonex::fixclient

@@ -22,7 +22,7 @@ using fixclient::FakeExchange;
 
 LoadOptions OptionsFor(const FakeExchange& exchange) {
   LoadOptions options;
-  options.port = exchange.port();
+  options.port = exchange.Port();
   options.sessions = 2;
   options.comp_id_prefix = "LG";
   options.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}};
@@ -70,7 +70,7 @@ TEST_CASE("a bounded run gets every request acknowledged",
 
   // The exchange saw exactly the new orders, spread over both sessions,
   // accounts and symbols, each with a unique ClOrdID.
-  CHECK(exchange.orders_received() == static_cast<int>(report->orders_sent));
+  CHECK(exchange.OrdersReceived() == static_cast<int>(report->orders_sent));
   std::set<std::string> senders;
   std::set<std::string> accounts;
   std::set<std::string> symbols;
@@ -198,7 +198,7 @@ TEST_CASE("a session that cannot log on fails the run", "[loadgen][runner]") {
   REQUIRE_FALSE(report.ok());
   CHECK(report.status().code() == StatusCode::kFailedPrecondition);
   CHECK(report.status().message().find("LG2") != std::string::npos);
-  CHECK(exchange.orders_received() == 0);
+  CHECK(exchange.OrdersReceived() == 0);
 }
 
 TEST_CASE("bad load options are refused", "[loadgen][runner]") {

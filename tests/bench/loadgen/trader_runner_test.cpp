@@ -20,7 +20,7 @@ Script Parse(const std::string& text) {
 
 RunOptions OptionsFor(const FakeExchange& exchange) {
   RunOptions options;
-  options.port = exchange.port();
+  options.port = exchange.Port();
   options.logon_timeout = 5000ms;
   return options;
 }
@@ -78,7 +78,7 @@ TEST_CASE("an unmet expect fails the run at its line", "[trader][runner]") {
   CHECK(summary.failed_line == 4);
   CHECK(summary.failure == "no fill for order lonely within 200 ms");
   CHECK(summary.steps_run == 4);
-  CHECK(exchange.orders_received() == 1);  // the step after was not run
+  CHECK(exchange.OrdersReceived() == 1);  // the step after was not run
 }
 
 TEST_CASE("a fill of the wrong size does not meet the expect",

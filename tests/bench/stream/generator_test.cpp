@@ -87,8 +87,13 @@ void CheckStreamPromises(const GeneratorOptions& options) {
     }
     const std::optional<Price> bid = book.BestBid();
     const std::optional<Price> ask = book.BestAsk();
+    const auto live = static_cast<std::int64_t>(book.Live().size());
     if (event.intent == Intent::kPassive) {
       ++passive;
+      // qty = base ∈ {10, 20, …, 100}.
+      REQUIRE(event.qty.value() % 10 == 0);
+      REQUIRE(event.qty.value() >= 10);
+      REQUIRE(event.qty.value() <= 100);
       // A buy can only touch the ask when the price floor of 1 lifts it.
       if (event.side == Side::kBuy && ask.has_value()) {
         REQUIRE((event.price < *ask || event.price == Price(1)));
@@ -98,6 +103,14 @@ void CheckStreamPromises(const GeneratorOptions& options) {
       }
     } else {
       ++aggressive;
+      // qty = base × (10 + 40·live // target) // 10 for some base.
+      bool qty_from_a_base = false;
+      for (std::int64_t base = 10; base <= 100; base += 10) {
+        qty_from_a_base =
+            qty_from_a_base ||
+            event.qty.value() == base * (10 + 40 * live / options.target) / 10;
+      }
+      REQUIRE(qty_from_a_base);
       if (event.side == Side::kBuy) {
         REQUIRE(ask.has_value());
         REQUIRE(event.price >= *ask);

@@ -150,6 +150,14 @@ class JournalReader {
   //   Corruption  a file in it looks like a segment but has a bad name.
   static Result<std::unique_ptr<JournalReader>> Open(const std::string& dir);
 
+  // As Open(dir), but Next() starts with the first command whose seq is
+  // greater than `after` (recovery from an engine snapshot taken at `after`).
+  // Segments wholly at or before `after` are not read at all; earlier
+  // commands of the segment holding `after` are read, verified and skipped.
+  // Errors: as Open(dir).
+  static Result<std::unique_ptr<JournalReader>> Open(const std::string& dir,
+                                                     SequenceNumber after);
+
   ~JournalReader();
   JournalReader(const JournalReader&) = delete;
   JournalReader& operator=(const JournalReader&) = delete;

@@ -118,9 +118,9 @@ class Client {
   // stops the initiator's thread. Queued messages stay readable. Idempotent.
   void Stop();
 
-  [[nodiscard]] std::size_t session_count() const;
-  // Precondition: session < session_count().
-  [[nodiscard]] const FIX::SessionID& session_id(std::size_t session) const;
+  [[nodiscard]] std::size_t SessionCount() const;
+  // Precondition: session < SessionCount().
+  [[nodiscard]] const FIX::SessionID& SessionId(std::size_t session) const;
 
   [[nodiscard]] bool IsLoggedOn(std::size_t session) const;
   // Number of completed logons of the session since Start().

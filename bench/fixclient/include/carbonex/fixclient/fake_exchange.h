@@ -52,13 +52,13 @@ class FakeExchange {
   // Errors: IoError from QuickFIX (e.g. the port is taken).
   Status Start();
   void Stop();
-  [[nodiscard]] int port() const { return port_; }
+  [[nodiscard]] int Port() const { return port_; }
 
   // Every application message received, in order.
   [[nodiscard]] std::vector<FIX::Message> Received() const;
   // Every Logon received (accepted or not), in order.
   [[nodiscard]] std::vector<FIX::Message> Logons() const;
-  [[nodiscard]] int orders_received() const;
+  [[nodiscard]] int OrdersReceived() const;
 
  private:
   class Application;

@@ -83,7 +83,7 @@ class RawConnection {
   Status WaitClosed(std::chrono::milliseconds timeout);
 
   void Close();
-  [[nodiscard]] bool connected() const { return fd_ >= 0; }
+  [[nodiscard]] bool IsConnected() const { return fd_ >= 0; }
 
  private:
   int fd_ = -1;

@@ -1,0 +1,1436 @@
+#include "carbonex/gateway/server.h"
+
+#include <poll.h>
+#include <quickfix/Application.h>
+#include <quickfix/Exceptions.h>
+#include <quickfix/FileLog.h>
+#include <quickfix/FileStore.h>
+#include <quickfix/Session.h>
+#include <quickfix/SessionSettings.h>
+#include <quickfix/ThreadedSocketAcceptor.h>
+#include <signal.h>
+#include <sodium.h>
+#include <spdlog/spdlog.h>
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <atomic>
+#include <boost/lockfree/queue.hpp>
+#include <boost/lockfree/spsc_queue.hpp>
+#include <chrono>
+#include <deque>
+#include <filesystem>
+#include <future>
+#include <limits>
+#include <map>
+#include <mutex>
+#include <nlohmann/json.hpp>
+#include <set>
+#include <sstream>
+#include <thread>
+#include <tuple>
+
+#include "carbonex/engine/engine.h"
+#include "carbonex/gateway/fix_translate.h"
+#include "carbonex/gateway/journal.h"
+#include "carbonex/gateway/name_tables.h"
+#include "carbonex/ledger/control.h"
+#include "carbonex/ledger/registry.h"
+#include "snapshot_file.h"
+
+// QuickFIX's Application interface uses dynamic exception specifications,
+// which C++17 removed; clang accepts them as an extension.
+#pragma clang diagnostic ignored "-Wdynamic-exception-spec"
+
+#ifndef CARBONEX_SOURCE_DICTIONARY
+#define CARBONEX_SOURCE_DICTIONARY ""
+#endif
+
+namespace carbonex::gateway {
+namespace {
+
+using Clock = std::chrono::system_clock;
+
+std::int64_t NowNs() {
+  return std::chrono::duration_cast<std::chrono::nanoseconds>(
+             Clock::now().time_since_epoch())
+      .count();
+}
+
+// The most recent scheduled close at or before now_ns.
+std::int64_t LastScheduledClose(std::int64_t now_ns, int close_minute) {
+  constexpr std::int64_t kDay = 86'400'000'000'000;
+  std::int64_t midnight = now_ns - now_ns % kDay;
+  std::int64_t close =
+      midnight + static_cast<std::int64_t>(close_minute) * 60'000'000'000;
+  return close <= now_ns ? close : close - kDay;
+}
+
+class CollectingSink : public engine::EventSink {
+ public:
+  void OnEvent(const engine::Event& event) override { events.push_back(event); }
+  std::vector<engine::Event> events;
+};
+
+// One item for the sequencer, pushed by a session thread, the control
+// listener or the clock.
+struct Inbound {
+  enum class Kind : std::uint8_t {
+    kCommand,      // body → journal → engine
+    kMarketData,   // md: snapshot now, then (un)subscribe
+    kOperator,     // line: a registry write, applied in sequence
+    kCloseDay,     // expire Day orders
+    kSessionDown,  // drop the broker's subscriptions
+  };
+  Kind kind = Kind::kCommand;
+  BrokerId broker;
+  engine::CommandBody body;
+  std::shared_ptr<const MarketDataRequest> md;
+  std::string line;
+  std::shared_ptr<std::promise<std::string>> reply;
+};
+
+// One item for a session's sender thread.
+struct Outbound {
+  enum class Kind : std::uint8_t { kEvent, kIncrement, kSnapshot, kMessage };
+  Kind kind = Kind::kEvent;
+  engine::Event event;
+  std::uint32_t index = 0;
+  char action = '1';
+  std::shared_ptr<const MarketDataRequest> md;
+  std::string symbol;
+  engine::DepthSnapshot depth;
+  std::optional<FIX::Message> message;
+};
+
+// A wake-up flag for a thread that sleeps when its queue is empty: the
+// producer pushes, then calls Notify(); the consumer calls Wait() only after
+// finding its queue empty with sleeping set.
+class Waker {
+ public:
+  void Notify() {
+    if (sleeping_.load()) {
+      word_.fetch_add(1);
+      word_.notify_one();
+    }
+  }
+  // Sleeps unless `ready()` (re-checked after announcing the sleep) is true.
+  template <typename Ready>
+  void Wait(Ready ready) {
+    sleeping_.store(true);
+    std::uint32_t seen = word_.load();
+    if (!ready()) word_.wait(seen);
+    sleeping_.store(false);
+  }
+  void WakeAlways() {
+    word_.fetch_add(1);
+    word_.notify_all();
+  }
+
+ private:
+  std::atomic<bool> sleeping_{false};
+  std::atomic<std::uint32_t> word_{0};
+};
+
+struct SessionSlot {
+  SessionSlot(BrokerId id, std::string comp, bool cod, std::size_t limit)
+      : broker(id),
+        comp_id(std::move(comp)),
+        cancel_on_disconnect(cod),
+        queue(limit) {}
+  BrokerId broker;
+  std::string comp_id;
+  bool cancel_on_disconnect;
+  FIX::SessionID session_id;
+  boost::lockfree::spsc_queue<Outbound*> queue;
+  Waker waker;
+  std::thread sender;
+  std::atomic<bool> logged_on{false};
+  // Sequencer only.
+  std::deque<Outbound*> overflow;
+  bool over_limit = false;
+  std::vector<std::shared_ptr<const MarketDataRequest>> subscriptions;
+  // Logon: a digest of the last password verified against the registry.
+  std::mutex auth_mu;
+  std::optional<std::array<unsigned char, 32>> verified;
+};
+
+// What the sequencer dispatches after a commit, in sequence order.
+struct DispatchMark {
+  std::size_t event_pos = 0;  // dispatch after events [0, event_pos)
+  Inbound* item = nullptr;    // a market data request or session down
+  std::vector<engine::DepthSnapshot> depths;  // for market data
+  std::size_t expired = 0;
+};
+
+}  // namespace
+
+class Server::Impl : public FIX::Application {
+ public:
+  explicit Impl(ServerOptions options)
+      : options_(std::move(options)),
+        exec_ids_(NowNs()),
+        inbound_(8192),
+        writer_queue_(4096) {}
+  ~Impl() override;
+
+  Status Start();
+  Status Stop();
+  [[nodiscard]] std::uint16_t port() const { return options_.config.fix_port; }
+
+  std::atomic<std::uint64_t> published_hash_{0};
+  std::atomic<std::uint64_t> published_seq_{0};
+
+  // FIX::Application.
+  void onCreate(const FIX::SessionID&) override {}
+  void onLogon(const FIX::SessionID& id) override;
+  void onLogout(const FIX::SessionID& id) override;
+  void toAdmin(FIX::Message&, const FIX::SessionID&) override {}
+  // QuickFIX 1.15 declares these with dynamic exception specifications; an
+  // override must repeat them, and must let nothing else escape.
+  void toApp(FIX::Message&,
+             const FIX::SessionID&) throw(FIX::DoNotSend) override {}
+  void fromAdmin(const FIX::Message& message,
+                 const FIX::SessionID& id) throw(FIX::FieldNotFound,
+                                                 FIX::IncorrectDataFormat,
+                                                 FIX::IncorrectTagValue,
+                                                 FIX::RejectLogon) override;
+  void fromApp(const FIX::Message& message, const FIX::SessionID& id) throw(
+      FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
+      FIX::UnsupportedMessageType) override;
+  void HandleLogon(const FIX::Message& message, const FIX::SessionID& id);
+  void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
+
+ private:
+  std::string Path(const std::string& name) const {
+    return options_.db_dir + "/" + name;
+  }
+  Status Recover();
+  Status StartAcceptor();
+  Result<std::string> DictionaryPath() const;
+
+  void Push(Inbound* item) {
+    inbound_.push(item);
+    sequencer_waker_.Notify();
+  }
+  SessionSlot* SlotFor(const FIX::SessionID& id) const {
+    auto it = slots_by_comp_.find(id.getTargetCompID().getValue());
+    return it == slots_by_comp_.end() ? nullptr : it->second;
+  }
+  SessionSlot* SlotFor(BrokerId broker) const {
+    auto it = slots_.find(broker.value());
+    return it == slots_.end() ? nullptr : it->second.get();
+  }
+
+  // Sequencer.
+  void SequencerLoop();
+  void ProcessBatch(const std::vector<Inbound*>& batch);
+  void ExecuteStamped(const engine::CommandBody& body, BrokerId broker);
+  void CommitAndDispatch();
+  void RunOperator(Inbound* item);
+  void Enqueue(SessionSlot* slot, Outbound* out);
+  void DrainOverflow();
+  void PushRegistryBatch();
+  void FlushRegistryWriter();
+  void Fail(const Status& status);
+
+  // Other threads.
+  void SenderLoop(SessionSlot* slot);
+  void WriterLoop();
+  void ClockLoop();
+  void ControlLoop();
+  void ServeControlClient(int fd);
+
+  ServerOptions options_;
+  ExecIdSource exec_ids_;
+  std::unique_ptr<ledger::ServerLock> lock_;
+  std::unique_ptr<ledger::Registry> registry_;
+  std::unique_ptr<JournalWriter> journal_;
+  CollectingSink sink_;
+  std::unique_ptr<engine::Engine> engine_;
+  std::atomic<std::shared_ptr<const NameTables>> tables_;
+  KnownEntities known_;
+
+  // Sequencer state (sequencer thread only, or before threads start).
+  std::uint64_t last_seq_ = 0;
+  std::int64_t last_time_ns_ = 0;
+  std::atomic<std::int64_t> last_close_ns_{0};
+  bool uncommitted_ = false;
+  std::vector<DispatchMark> marks_;
+  std::set<std::tuple<std::uint32_t, std::uint8_t, std::int64_t>> levels_;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> touched_;  // acct, instr
+  ledger::ServerBatch pending_;
+  std::deque<ledger::ServerBatch*> writer_backlog_;
+  std::vector<std::shared_ptr<std::promise<std::string>>> close_replies_;
+  std::atomic<bool> failed_{false};
+
+  std::map<std::uint32_t, std::unique_ptr<SessionSlot>> slots_;
+  std::map<std::string, SessionSlot*> slots_by_comp_;
+
+  boost::lockfree::queue<Inbound*> inbound_;
+  Waker sequencer_waker_;
+  std::thread sequencer_;
+  std::atomic<bool> stop_sequencer_{false};
+
+  boost::lockfree::spsc_queue<ledger::ServerBatch*> writer_queue_;
+  std::atomic<std::uint64_t> writer_pushed_{0};
+  std::atomic<std::uint64_t> writer_applied_{0};
+  std::thread writer_;
+  std::atomic<bool> stop_writer_{false};
+
+  std::atomic<bool> stop_senders_{false};
+  std::atomic<bool> stop_aux_{false};
+  std::atomic<bool> close_pending_{false};
+  std::thread clock_;
+  std::thread control_;
+  int control_fd_ = -1;
+
+  std::atomic<bool> accepting_{false};
+  std::atomic<bool> stopped_{false};
+  std::unique_ptr<FIX::SessionSettings> settings_;
+  std::unique_ptr<FIX::FileStoreFactory> store_factory_;
+  std::unique_ptr<FIX::FileLogFactory> log_factory_;
+  std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor_;
+};
+
+// ---------------------------------------------------------------------------
+// Start-up and recovery
+
+Result<std::string> Server::Impl::DictionaryPath() const {
+  std::vector<std::string> candidates;
+  if (!options_.config.data_dictionary.empty()) {
+    candidates.push_back(options_.config.data_dictionary);
+  } else {
+    if (!options_.program_dir.empty()) {
+      candidates.push_back(options_.program_dir + "/CARBONEX-FIX44.xml");
+    }
+    candidates.emplace_back(CARBONEX_SOURCE_DICTIONARY);
+  }
+  for (const std::string& path : candidates) {
+    if (!path.empty() && ::access(path.c_str(), R_OK) == 0) return path;
+  }
+  return Status::InvalidArgument(
+      "FIX data dictionary not found (set data_dictionary in the config): " +
+      (candidates.empty() ? std::string() : candidates.front()));
+}
+
+Status Server::Impl::Recover() {
+  Result<AccountState> state = registry_->LoadAccountState();
+  if (!state.ok()) return state.status();
+  engine::EngineOptions engine_options;
+  engine_options.emit_market_data = options_.config.market_data;
+  engine_options.expected_orders = std::size_t{1} << 18;
+
+  const std::string snapshot_path = Path("engine.snapshot");
+  const std::string journal_dir = Path("journal");
+  Result<std::optional<SnapshotFile>> snapshot =
+      ReadSnapshotFile(snapshot_path);
+  if (!snapshot.ok()) return snapshot.status();
+  Result<std::vector<JournalSegment>> segments =
+      ListJournalSegments(journal_dir);
+  if (!segments.ok()) return segments.status();
+
+  std::uint64_t snapshot_seq = 0;
+  if (snapshot->has_value()) {
+    SnapshotFile& s = **snapshot;
+    Result<std::unique_ptr<engine::Engine>> loaded =
+        engine::Engine::LoadSnapshot(engine_options, s.engine, &sink_);
+    if (!loaded.ok()) return loaded.status();
+    engine_ = std::move(*loaded);
+    if (engine_->StateHash() != s.state_hash) {
+      return Status::Corruption("snapshot " + snapshot_path +
+                                ": state hash does not match its engine state");
+    }
+    known_ = s.known;
+    snapshot_seq = s.seq;
+    last_seq_ = s.seq;
+    last_time_ns_ = s.last_time_ns;
+    last_close_ns_ = s.last_close_ns;
+    spdlog::info("snapshot loaded: seq {} state hash {:016x}", s.seq,
+                 s.state_hash);
+  } else {
+    if (!segments->empty()) {
+      return Status::FailedPrecondition(
+          "journal " + journal_dir +
+          " exists but engine.snapshot is missing: cannot recover");
+    }
+    engine_ = std::make_unique<engine::Engine>(engine_options, *state, &sink_);
+    known_ = KnownEntities::From(*state);
+    last_close_ns_ = NowNs();
+    spdlog::info("first start: engine built from the registry");
+  }
+
+  // Replay the journal after the snapshot; collect trades not yet settled.
+  Result<std::uint64_t> applied = registry_->AppliedJournalPosition();
+  if (!applied.ok()) return applied.status();
+  Result<std::unique_ptr<JournalReader>> reader =
+      JournalReader::Open(journal_dir);
+  if (!reader.ok()) return reader.status();
+  std::uint64_t replayed = 0;
+  std::vector<ledger::TradeRecord> trades;
+  std::set<std::pair<std::uint32_t, std::uint32_t>> touched;
+  auto start = std::chrono::steady_clock::now();
+  while (true) {
+    Result<std::optional<engine::Command>> next = (*reader)->Next();
+    if (!next.ok()) return next.status();
+    if (!next->has_value()) break;
+    const engine::Command& command = **next;
+    if (command.header.seq.value() <= snapshot_seq) continue;
+    sink_.events.clear();
+    engine_->Execute(command);
+    ++replayed;
+    last_seq_ = command.header.seq.value();
+    last_time_ns_ = command.header.time.value();
+    if (std::holds_alternative<engine::ExpireDayOrders>(command.body)) {
+      last_close_ns_ = command.header.time.value();
+    }
+    for (const engine::Event& event : sink_.events) {
+      if (const auto* t = std::get_if<engine::TradeExecuted>(&event.body)) {
+        touched.emplace(t->buyer.value(), t->instrument.value());
+        touched.emplace(t->seller.value(), t->instrument.value());
+        if (command.header.seq.value() > *applied) {
+          trades.push_back(ledger::TradeRecord{
+              t->trade_id, t->instrument, t->price, t->qty, t->buyer, t->seller,
+              t->buy_order, t->sell_order, event.header.time});
+        }
+      }
+    }
+  }
+  sink_.events.clear();
+  double seconds =
+      std::chrono::duration<double>(std::chrono::steady_clock::now() - start)
+          .count();
+  spdlog::info(
+      "journal replayed: {} commands after seq {} in {:.3f} s; last seq {}; "
+      "{} trades to settle",
+      replayed, snapshot_seq, seconds, last_seq_, trades.size());
+  std::uint64_t recovered_hash = engine_->StateHash();
+  spdlog::info("recovered: seq {} state hash {:016x}", last_seq_,
+               recovered_hash);
+
+  // Settle what the registry has not seen, and set every reservation.
+  for (const auto& pair : touched) known_.positions.insert(pair);
+  ledger::ServerBatch batch;
+  batch.trades = std::move(trades);
+  batch.journal_position = std::max<std::uint64_t>(last_seq_, *applied);
+  for (const auto& [account, instrument] : known_.positions) {
+    batch.reservations.push_back(ledger::ReservationUpdate{
+        AccountId(account), InstrumentId(instrument),
+        engine_->Position(AccountId(account), InstrumentId(instrument))
+            .reserved,
+        Cash(0)});
+  }
+  for (std::uint32_t account : known_.accounts) {
+    batch.reservations.push_back(ledger::ReservationUpdate{
+        AccountId(account), std::nullopt, Quantity(0),
+        engine_->CashOf(AccountId(account)).reserved});
+  }
+  Status settled = registry_->ApplyServerBatch(batch);
+  if (!settled.ok()) {
+    return Status(settled.code(),
+                  "settling recovered trades: " + settled.message());
+  }
+
+  // Open the journal for appending and reconcile with the registry.
+  JournalOptions journal_options;
+  journal_options.dir = journal_dir;
+  journal_options.sync = options_.config.sync_mode;
+  Result<std::unique_ptr<JournalWriter>> writer =
+      JournalWriter::Open(journal_options);
+  if (!writer.ok()) return writer.status();
+  journal_ = std::move(*writer);
+  if (!journal_->recovery_report().empty()) {
+    spdlog::warn("journal: {}", journal_->recovery_report());
+  }
+  if (journal_->last_seq().value() > last_seq_)
+    last_seq_ = journal_->last_seq().value();
+
+  state = registry_->LoadAccountState();
+  if (!state.ok()) return state.status();
+  std::vector<engine::CommandBody> reconcile =
+      ReconcileCommands(*state, *engine_, &known_);
+  for (const engine::CommandBody& body : reconcile) {
+    ExecuteStamped(body, engine::kOperatorBroker);
+  }
+  sink_.events.clear();
+  if (!reconcile.empty()) {
+    Status committed = journal_->Commit();
+    if (!committed.ok()) return committed;
+    spdlog::info("reconciled {} registry changes made while stopped",
+                 reconcile.size());
+  }
+  uncommitted_ = false;
+  tables_.store(std::make_shared<const NameTables>(*state));
+
+  // A scheduled close that passed while the server was down.
+  if (options_.config.close_minute_utc &&
+      last_close_ns_ <
+          LastScheduledClose(NowNs(), *options_.config.close_minute_utc)) {
+    ExecuteStamped(engine::ExpireDayOrders{}, engine::kOperatorBroker);
+    std::size_t expired = 0;
+    for (const auto& e : sink_.events) {
+      expired += std::holds_alternative<engine::OrderExpired>(e.body) ? 1 : 0;
+    }
+    sink_.events.clear();
+    Status committed = journal_->Commit();
+    if (!committed.ok()) return committed;
+    last_close_ns_ = last_time_ns_;
+    spdlog::info(
+        "trading day closed at start (close time passed): {} Day "
+        "orders expired",
+        expired);
+    uncommitted_ = false;
+  }
+
+  // A fresh snapshot: the next start replays only what comes after it.
+  SnapshotFile fresh;
+  fresh.seq = last_seq_;
+  fresh.last_time_ns = last_time_ns_;
+  fresh.last_close_ns = last_close_ns_;
+  fresh.state_hash = engine_->StateHash();
+  fresh.known = known_;
+  fresh.engine = engine_->SaveSnapshot();
+  Status written = WriteSnapshotFile(snapshot_path, fresh);
+  if (!written.ok()) return written;
+  Status removed =
+      RemoveJournalSegmentsBefore(journal_dir, SequenceNumber(last_seq_ + 1));
+  if (!removed.ok()) spdlog::warn("journal cleanup: {}", removed.message());
+  published_hash_ = fresh.state_hash;
+  published_seq_ = last_seq_;
+  spdlog::info("start state: seq {} state hash {:016x}", last_seq_,
+               fresh.state_hash);
+  return Status::Ok();
+}
+
+Status Server::Impl::StartAcceptor() {
+  Result<std::string> dictionary = DictionaryPath();
+  if (!dictionary.ok()) return dictionary.status();
+  std::shared_ptr<const NameTables> tables = tables_.load();
+  if (tables->brokers().empty()) {
+    return Status::FailedPrecondition(
+        "no broker is registered: add one with `carbonex-registry broker add`");
+  }
+  std::ostringstream cfg;
+  cfg << "[DEFAULT]\n"
+      << "ConnectionType=acceptor\n"
+      << "BeginString=FIX.4.4\n"
+      << "SenderCompID=" << options_.config.comp_id << "\n"
+      << "SocketAcceptPort=" << options_.config.fix_port << "\n"
+      << "SocketReuseAddress=Y\n"
+      << "SocketNodelay=Y\n"
+      << "StartTime=00:00:00\n"
+      << "EndTime=00:00:00\n"
+      << "UseDataDictionary=Y\n"
+      << "DataDictionary=" << *dictionary << "\n"
+      << "ValidateUserDefinedFields=Y\n"
+      << "ResetOnLogon=N\nResetOnLogout=N\nResetOnDisconnect=N\n"
+      << "PersistMessages=Y\n"
+      << "LogonTimeout=" << options_.config.logon_timeout_seconds << "\n"
+      << "FileStorePath=" << Path("fix-store") << "\n"
+      << "FileLogPath=" << Path("fix-log") << "\n";
+  for (const BrokerEntry& broker : tables->brokers()) {
+    cfg << "[SESSION]\nTargetCompID=" << broker.comp_id << "\n";
+  }
+  try {
+    std::istringstream in(cfg.str());
+    settings_ = std::make_unique<FIX::SessionSettings>(in);
+    store_factory_ = std::make_unique<FIX::FileStoreFactory>(*settings_);
+    if (options_.config.fix_log) {
+      log_factory_ = std::make_unique<FIX::FileLogFactory>(*settings_);
+      acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
+          *this, *store_factory_, *settings_, *log_factory_);
+    } else {
+      acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
+          *this, *store_factory_, *settings_);
+    }
+    acceptor_->start();
+  } catch (const std::exception& e) {
+    return Status::IoError(std::string("starting the FIX acceptor: ") +
+                           e.what());
+  }
+  return Status::Ok();
+}
+
+Status Server::Impl::Start() {
+  if (sodium_init() < 0) return Status::Internal("libsodium failed to start");
+  Result<std::unique_ptr<ledger::ServerLock>> lock =
+      ledger::ServerLock::TryAcquire(options_.db_dir);
+  if (!lock.ok()) return lock.status();
+  lock_ = std::move(*lock);
+  ledger::RegistryOptions registry_options;
+  registry_options.path = options_.db_dir;
+  registry_options.durable = options_.config.sync_mode == SyncMode::kDurable;
+  Result<std::unique_ptr<ledger::Registry>> registry =
+      ledger::Registry::Open(registry_options);
+  if (!registry.ok()) return registry.status();
+  registry_ = std::move(*registry);
+
+  Status recovered = Recover();
+  if (!recovered.ok()) return recovered;
+
+  std::shared_ptr<const NameTables> tables = tables_.load();
+  for (const BrokerEntry& broker : tables->brokers()) {
+    auto slot = std::make_unique<SessionSlot>(
+        broker.id, broker.comp_id, broker.cancel_on_disconnect,
+        options_.config.outbound_queue_limit);
+    slot->session_id =
+        FIX::SessionID("FIX.4.4", options_.config.comp_id, broker.comp_id);
+    slots_by_comp_[broker.comp_id] = slot.get();
+    slots_[broker.id.value()] = std::move(slot);
+  }
+  for (auto& [id, slot] : slots_) {
+    SessionSlot* s = slot.get();
+    s->sender = std::thread([this, s] { SenderLoop(s); });
+  }
+  writer_ = std::thread([this] { WriterLoop(); });
+  sequencer_ = std::thread([this] { SequencerLoop(); });
+
+  Result<int> control = ledger::ListenControlSocket(options_.db_dir);
+  if (!control.ok()) return control.status();
+  control_fd_ = *control;
+  control_ = std::thread([this] { ControlLoop(); });
+  clock_ = std::thread([this] { ClockLoop(); });
+
+  accepting_ = true;
+  Status acceptor = StartAcceptor();
+  if (!acceptor.ok()) return acceptor;
+  return Status::Ok();
+}
+
+// ---------------------------------------------------------------------------
+// QuickFIX callbacks (session threads)
+
+void Server::Impl::onLogon(const FIX::SessionID& id) {
+  SessionSlot* slot = SlotFor(id);
+  if (slot == nullptr) return;
+  slot->logged_on = true;
+  spdlog::info("session {} logged on", slot->comp_id);
+}
+
+void Server::Impl::onLogout(const FIX::SessionID& id) {
+  SessionSlot* slot = SlotFor(id);
+  if (slot == nullptr) return;
+  bool was_on = slot->logged_on.exchange(false);
+  spdlog::info("session {} logged out", slot->comp_id);
+  auto down = new Inbound;
+  down->kind = Inbound::Kind::kSessionDown;
+  down->broker = slot->broker;
+  Push(down);
+  if (was_on && slot->cancel_on_disconnect && accepting_) {
+    auto cancel = new Inbound;
+    cancel->broker = slot->broker;
+    engine::MassCancel mass;
+    // No ClOrdID: each report names the order itself (FIX q requests always
+    // carry one, so an empty id marks cancel-on-disconnect).
+    mass.scope = engine::MassCancelScope::kBroker;
+    mass.day_orders_only = true;
+    cancel->body = mass;
+    Push(cancel);
+    spdlog::info("session {}: cancel-on-disconnect of its Day orders",
+                 slot->comp_id);
+  }
+}
+
+void Server::Impl::fromAdmin(
+    const FIX::Message& message,
+    const FIX::SessionID& id) throw(FIX::FieldNotFound,
+                                    FIX::IncorrectDataFormat,
+                                    FIX::IncorrectTagValue, FIX::RejectLogon) {
+  try {
+    HandleLogon(message, id);
+  } catch (const FIX::RejectLogon&) {
+    throw;
+  } catch (const FIX::FieldNotFound&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("logon handling failed: {}", e.what());
+    throw FIX::RejectLogon("logon could not be processed");
+  }
+}
+
+void Server::Impl::HandleLogon(const FIX::Message& message,
+                               const FIX::SessionID& id) {
+  if (message.getHeader().getField(35) != "A") return;
+  SessionSlot* slot = SlotFor(id);
+  if (slot == nullptr) throw FIX::RejectLogon("unknown CompID");
+  if (!accepting_) throw FIX::RejectLogon("exchange is shutting down");
+  const std::string& sender = id.getTargetCompID().getValue();
+  if (!message.isSetField(553) || message.getField(553) != sender) {
+    spdlog::warn("logon of {} refused: Username(553) is not its SenderCompID",
+                 sender);
+    throw FIX::RejectLogon("Username(553) must equal SenderCompID");
+  }
+  if (!message.isSetField(554)) {
+    spdlog::warn("logon of {} refused: no Password(554)", sender);
+    throw FIX::RejectLogon("Password(554) is required");
+  }
+  const std::string& password = message.getField(554);
+  std::array<unsigned char, 32> digest{};
+  crypto_generichash(digest.data(), digest.size(),
+                     reinterpret_cast<const unsigned char*>(password.data()),
+                     password.size(), nullptr, 0);
+  {
+    std::lock_guard<std::mutex> guard(slot->auth_mu);
+    if (slot->verified && *slot->verified == digest) return;
+  }
+  Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
+  if (!ok.ok()) {
+    spdlog::error("logon of {}: password check failed: {}", sender,
+                  ok.status().message());
+    throw FIX::RejectLogon("password check unavailable");
+  }
+  if (!*ok) {
+    spdlog::warn("logon of {} refused: wrong password", sender);
+    throw FIX::RejectLogon("invalid password");
+  }
+  std::lock_guard<std::mutex> guard(slot->auth_mu);
+  slot->verified = digest;
+}
+
+void Server::Impl::fromApp(
+    const FIX::Message& message,
+    const FIX::SessionID& id) throw(FIX::FieldNotFound,
+                                    FIX::IncorrectDataFormat,
+                                    FIX::IncorrectTagValue,
+                                    FIX::UnsupportedMessageType) {
+  try {
+    HandleApp(message, id);
+  } catch (const FIX::UnsupportedMessageType&) {
+    throw;
+  } catch (const FIX::FieldNotFound&) {
+    throw;
+  } catch (const FIX::IncorrectDataFormat&) {
+    throw;
+  } catch (const FIX::IncorrectTagValue&) {
+    throw;
+  } catch (const std::exception& e) {
+    spdlog::error("message handling failed: {}", e.what());
+  }
+}
+
+void Server::Impl::HandleApp(const FIX::Message& message,
+                             const FIX::SessionID& id) {
+  SessionSlot* slot = SlotFor(id);
+  if (slot == nullptr) return;
+  const std::string& type = message.getHeader().getField(35);
+  std::shared_ptr<const NameTables> tables = tables_.load();
+  Timestamp now(NowNs());
+  auto send = [&](FIX::Message& reply) {
+    try {
+      FIX::Session::sendToTarget(reply, id);
+    } catch (const FIX::SessionNotFound&) {
+    }
+  };
+  Translation t;
+  if (type == "D") {
+    t = TranslateNewOrder(message, *tables, exec_ids_, now);
+  } else if (type == "F") {
+    t = TranslateCancel(message, *tables, now);
+  } else if (type == "G") {
+    t = TranslateReplace(message, *tables, now);
+  } else if (type == "H") {
+    t = TranslateStatusRequest(message, *tables, exec_ids_, now);
+  } else if (type == "q") {
+    t = TranslateMassCancel(message, *tables, now);
+  } else if (type == "V") {
+    MarketDataTranslation md = TranslateMarketDataRequest(message, *tables);
+    if (md.reply) {
+      send(*md.reply);
+      return;
+    }
+    auto item = new Inbound;
+    item->kind = Inbound::Kind::kMarketData;
+    item->broker = slot->broker;
+    item->md =
+        std::make_shared<const MarketDataRequest>(std::move(*md.request));
+    Push(item);
+    return;
+  } else if (type == "x") {
+    FIX::Message list = SecurityListFor(message, *tables);
+    send(list);
+    return;
+  } else {
+    throw FIX::UnsupportedMessageType();
+  }
+  if (t.reply) {
+    send(*t.reply);
+    return;
+  }
+  if (!accepting_) {
+    // Shutting down: the session is being logged out; nothing new enters.
+    return;
+  }
+  auto item = new Inbound;
+  item->broker = slot->broker;
+  item->body = *t.command;
+  Push(item);
+}
+
+// ---------------------------------------------------------------------------
+// Sequencer
+
+void Server::Impl::SequencerLoop() {
+  std::vector<Inbound*> batch;
+  batch.reserve(options_.config.max_batch);
+  while (true) {
+    batch.clear();
+    Inbound* item = nullptr;
+    while (batch.size() < options_.config.max_batch && inbound_.pop(item)) {
+      batch.push_back(item);
+    }
+    if (batch.empty()) {
+      for (int spin = 0; spin < 200 && batch.empty(); ++spin) {
+        if (inbound_.pop(item)) batch.push_back(item);
+      }
+    }
+    if (batch.empty()) {
+      if (stop_sequencer_) break;
+      sequencer_waker_.Wait([&] {
+        if (inbound_.pop(item)) {
+          batch.push_back(item);
+          return true;
+        }
+        return stop_sequencer_.load();
+      });
+      if (batch.empty()) continue;
+    }
+    ProcessBatch(batch);
+    for (Inbound* done : batch) delete done;
+  }
+  PushRegistryBatch();
+  while (!writer_backlog_.empty()) {
+    if (writer_queue_.push(writer_backlog_.front())) {
+      writer_backlog_.pop_front();
+    } else {
+      std::this_thread::sleep_for(std::chrono::microseconds(200));
+    }
+  }
+  // Everything left for slow sessions goes to their senders before they stop.
+  for (auto& [id, slot] : slots_) {
+    while (!slot->overflow.empty()) {
+      if (slot->queue.push(slot->overflow.front())) {
+        slot->overflow.pop_front();
+      } else {
+        slot->waker.Notify();
+        std::this_thread::sleep_for(std::chrono::microseconds(200));
+      }
+    }
+    slot->waker.Notify();
+  }
+}
+
+void Server::Impl::Fail(const Status& status) {
+  if (failed_.exchange(true)) return;
+  spdlog::critical("journal failure: {}; the exchange stops accepting orders",
+                   status.message());
+  accepting_ = false;
+  ::kill(::getpid(), SIGTERM);
+}
+
+void Server::Impl::ExecuteStamped(const engine::CommandBody& body,
+                                  BrokerId broker) {
+  if (failed_) return;
+  std::int64_t now = NowNs();
+  if (now <= last_time_ns_) now = last_time_ns_ + 1;
+  engine::Command command{
+      {SequenceNumber(last_seq_ + 1), Timestamp(now), broker}, body};
+  Status appended = journal_->Append(command);
+  if (!appended.ok()) {
+    Fail(appended);
+    return;
+  }
+  last_seq_ += 1;
+  last_time_ns_ = now;
+  uncommitted_ = true;
+  engine_->Execute(command);
+}
+
+void Server::Impl::ProcessBatch(const std::vector<Inbound*>& batch) {
+  for (Inbound* item : batch) {
+    switch (item->kind) {
+      case Inbound::Kind::kCommand:
+        ExecuteStamped(item->body, item->broker);
+        break;
+      case Inbound::Kind::kMarketData: {
+        DispatchMark mark;
+        mark.event_pos = sink_.events.size();
+        mark.item = item;
+        std::shared_ptr<const NameTables> tables = tables_.load();
+        if (item->md->subscription != '2') {
+          for (const std::string& symbol : item->md->symbols) {
+            const InstrumentState* instrument = tables->FindInstrument(symbol);
+            mark.depths.push_back(
+                instrument == nullptr
+                    ? engine::DepthSnapshot{}
+                    : engine_->Depth(
+                          instrument->id,
+                          item->md->depth == 0
+                              ? std::numeric_limits<std::size_t>::max()
+                              : item->md->depth));
+          }
+        }
+        marks_.push_back(std::move(mark));
+        break;
+      }
+      case Inbound::Kind::kSessionDown: {
+        DispatchMark mark;
+        mark.event_pos = sink_.events.size();
+        mark.item = item;
+        marks_.push_back(std::move(mark));
+        break;
+      }
+      case Inbound::Kind::kCloseDay: {
+        std::size_t before = sink_.events.size();
+        ExecuteStamped(engine::ExpireDayOrders{}, engine::kOperatorBroker);
+        last_close_ns_ = last_time_ns_;
+        close_pending_ = false;
+        DispatchMark mark;
+        mark.event_pos = sink_.events.size();
+        mark.item = item;
+        for (std::size_t i = before; i < sink_.events.size(); ++i) {
+          mark.expired +=
+              std::holds_alternative<engine::OrderExpired>(sink_.events[i].body)
+                  ? 1
+                  : 0;
+        }
+        spdlog::info("trading day closed: {} Day orders expired", mark.expired);
+        marks_.push_back(std::move(mark));
+        break;
+      }
+      case Inbound::Kind::kOperator:
+        CommitAndDispatch();
+        RunOperator(item);
+        break;
+    }
+  }
+  CommitAndDispatch();
+}
+
+void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
+  if (slot->overflow.empty() && slot->queue.push(out)) {
+    slot->waker.Notify();
+    return;
+  }
+  slot->overflow.push_back(out);
+  if (!slot->over_limit) {
+    slot->over_limit = true;
+    spdlog::warn(
+        "session {}: outbound queue over its limit of {} messages (the broker "
+        "is not reading); disconnecting it",
+        slot->comp_id, options_.config.outbound_queue_limit);
+    if (FIX::Session* session = FIX::Session::lookupSession(slot->session_id)) {
+      session->logout("outbound queue over limit: slow reader");
+    }
+  }
+  slot->waker.Notify();
+}
+
+void Server::Impl::DrainOverflow() {
+  for (auto& [id, slot] : slots_) {
+    if (slot->overflow.empty()) continue;
+    while (!slot->overflow.empty() &&
+           slot->queue.push(slot->overflow.front())) {
+      slot->overflow.pop_front();
+    }
+    slot->waker.Notify();
+    if (slot->overflow.empty() && slot->over_limit) {
+      slot->over_limit = false;
+      if (FIX::Session* session =
+              FIX::Session::lookupSession(slot->session_id)) {
+        session->logon();  // accept its next logon again
+      }
+    }
+  }
+}
+
+void Server::Impl::CommitAndDispatch() {
+  if (uncommitted_) {
+    Status committed = journal_->Commit();
+    if (!committed.ok()) {
+      Fail(committed);
+      return;
+    }
+    uncommitted_ = false;
+  }
+  std::shared_ptr<const NameTables> tables = tables_.load();
+  std::size_t next_mark = 0;
+  std::uint64_t current_seq = 0;
+  std::uint32_t index = 0;
+  auto run_mark = [&](DispatchMark& mark) {
+    Inbound* item = mark.item;
+    SessionSlot* slot = SlotFor(item->broker);
+    if (item->kind == Inbound::Kind::kMarketData && slot != nullptr) {
+      if (item->md->subscription == '2') {
+        auto& subs = slot->subscriptions;
+        subs.erase(std::remove_if(subs.begin(), subs.end(),
+                                  [&](const auto& s) {
+                                    return s->md_req_id == item->md->md_req_id;
+                                  }),
+                   subs.end());
+        return;
+      }
+      for (std::size_t i = 0; i < item->md->symbols.size(); ++i) {
+        auto out = new Outbound;
+        out->kind = Outbound::Kind::kSnapshot;
+        out->md = item->md;
+        out->symbol = item->md->symbols[i];
+        out->depth = mark.depths[i];
+        Enqueue(slot, out);
+      }
+      if (item->md->subscription == '1')
+        slot->subscriptions.push_back(item->md);
+    } else if (item->kind == Inbound::Kind::kSessionDown && slot != nullptr) {
+      slot->subscriptions.clear();
+    } else if (item->kind == Inbound::Kind::kCloseDay && item->reply) {
+      nlohmann::json result = {{"expired_orders", mark.expired},
+                               {"seq", last_seq_}};
+      item->reply->set_value(ledger::ControlOkResponse(result.dump()));
+      item->reply.reset();
+    }
+  };
+  for (std::size_t pos = 0; pos < sink_.events.size(); ++pos) {
+    while (next_mark < marks_.size() && marks_[next_mark].event_pos <= pos) {
+      run_mark(marks_[next_mark++]);
+    }
+    const engine::Event& event = sink_.events[pos];
+    if (event.header.seq.value() != current_seq) {
+      current_seq = event.header.seq.value();
+      index = 0;
+    } else {
+      ++index;
+    }
+    std::visit(
+        [&](const auto& body) {
+          using T = std::decay_t<decltype(body)>;
+          if constexpr (std::is_same_v<T, engine::OrderAccepted> ||
+                        std::is_same_v<T, engine::OrderFilled> ||
+                        std::is_same_v<T, engine::OrderCanceled> ||
+                        std::is_same_v<T, engine::OrderExpired> ||
+                        std::is_same_v<T, engine::OrderReplaced>) {
+            touched_.emplace(body.order.account.value(),
+                             body.order.instrument.value());
+          } else if constexpr (std::is_same_v<T, engine::TradeExecuted>) {
+            touched_.emplace(body.buyer.value(), body.instrument.value());
+            touched_.emplace(body.seller.value(), body.instrument.value());
+            pending_.trades.push_back(ledger::TradeRecord{
+                body.trade_id, body.instrument, body.price, body.qty,
+                body.buyer, body.seller, body.buy_order, body.sell_order,
+                event.header.time});
+          } else if constexpr (std::is_same_v<
+                                   T, engine::OperatorCommandRejected>) {
+            spdlog::warn("operator command seq {} rejected by the engine: {}",
+                         event.header.seq.value(), RejectText(body.reason));
+          }
+        },
+        event.body);
+    if (std::optional<BrokerId> broker = RecipientOf(event)) {
+      const auto* mass = std::get_if<engine::MassCancelCompleted>(&event.body);
+      bool silent = mass != nullptr && mass->request.day_orders_only;
+      SessionSlot* slot = SlotFor(*broker);
+      if (slot != nullptr && !silent) {
+        auto out = new Outbound;
+        out->event = event;
+        out->index = index;
+        Enqueue(slot, out);
+      }
+    }
+    char action = '1';
+    InstrumentId instrument;
+    bool market_data = false;
+    if (const auto* level =
+            std::get_if<engine::BookLevelChanged>(&event.body)) {
+      auto key = std::make_tuple(level->instrument.value(),
+                                 static_cast<std::uint8_t>(level->side),
+                                 level->price.value());
+      bool existed = levels_.count(key) != 0;
+      if (level->order_count == 0) {
+        levels_.erase(key);
+      } else {
+        levels_.insert(key);
+      }
+      action = existed ? '1' : '0';
+      instrument = level->instrument;
+      market_data = true;
+    } else if (const auto* trade =
+                   std::get_if<engine::TradeExecuted>(&event.body)) {
+      instrument = trade->instrument;
+      market_data = true;
+    }
+    if (market_data) {
+      std::string_view symbol = tables->Symbol(instrument);
+      for (auto& [id, slot] : slots_) {
+        for (const auto& sub : slot->subscriptions) {
+          if (std::find(sub->symbols.begin(), sub->symbols.end(), symbol) ==
+              sub->symbols.end()) {
+            continue;
+          }
+          auto out = new Outbound;
+          out->kind = Outbound::Kind::kIncrement;
+          out->event = event;
+          out->action = action;
+          out->md = sub;
+          Enqueue(slot.get(), out);
+        }
+      }
+    }
+  }
+  while (next_mark < marks_.size()) run_mark(marks_[next_mark++]);
+  marks_.clear();
+  sink_.events.clear();
+  PushRegistryBatch();
+  DrainOverflow();
+  published_seq_ = last_seq_;
+}
+
+void Server::Impl::PushRegistryBatch() {
+  if (!touched_.empty() || !pending_.trades.empty()) {
+    std::set<std::uint32_t> accounts;
+    for (const auto& [account, instrument] : touched_) {
+      known_.positions.emplace(account, instrument);
+      accounts.insert(account);
+      pending_.reservations.push_back(ledger::ReservationUpdate{
+          AccountId(account), InstrumentId(instrument),
+          engine_->Position(AccountId(account), InstrumentId(instrument))
+              .reserved,
+          Cash(0)});
+    }
+    for (std::uint32_t account : accounts) {
+      pending_.reservations.push_back(ledger::ReservationUpdate{
+          AccountId(account), std::nullopt, Quantity(0),
+          engine_->CashOf(AccountId(account)).reserved});
+    }
+    touched_.clear();
+    pending_.journal_position = last_seq_;
+    writer_backlog_.push_back(new ledger::ServerBatch(std::move(pending_)));
+    pending_ = ledger::ServerBatch{};
+    writer_pushed_.fetch_add(1);
+  }
+  while (!writer_backlog_.empty() &&
+         writer_queue_.push(writer_backlog_.front())) {
+    writer_backlog_.pop_front();
+  }
+}
+
+void Server::Impl::FlushRegistryWriter() {
+  PushRegistryBatch();
+  while (writer_applied_.load() < writer_pushed_.load()) {
+    while (!writer_backlog_.empty() &&
+           writer_queue_.push(writer_backlog_.front())) {
+      writer_backlog_.pop_front();
+    }
+    std::this_thread::sleep_for(std::chrono::microseconds(100));
+  }
+}
+
+void Server::Impl::RunOperator(Inbound* item) {
+  FlushRegistryWriter();
+  std::string response = ledger::ExecuteControlRequest(*registry_, item->line);
+  bool ok = false;
+  try {
+    ok = nlohmann::json::parse(response).value("ok", false);
+  } catch (const std::exception&) {
+    ok = false;
+  }
+  if (ok) {
+    Result<AccountState> state = registry_->LoadAccountState();
+    if (!state.ok()) {
+      spdlog::error("after operator write: {}", state.status().message());
+    } else {
+      std::vector<engine::CommandBody> commands =
+          ReconcileCommands(*state, *engine_, &known_);
+      for (const engine::CommandBody& body : commands) {
+        ExecuteStamped(body, engine::kOperatorBroker);
+      }
+      std::shared_ptr<const NameTables> old_tables = tables_.load();
+      auto fresh = std::make_shared<const NameTables>(*state);
+      for (const BrokerEntry& broker : fresh->brokers()) {
+        if (old_tables->FindBroker(broker.comp_id) == nullptr) {
+          spdlog::warn(
+              "broker {} registered while running: it can log on "
+              "after the server restarts",
+              broker.comp_id);
+        }
+      }
+      tables_.store(fresh);
+      CommitAndDispatch();
+      spdlog::info("operator write applied in sequence: {} engine commands",
+                   commands.size());
+    }
+  }
+  if (item->reply) item->reply->set_value(response);
+  item->reply.reset();
+}
+
+// ---------------------------------------------------------------------------
+// Senders, registry writer, clock, control socket
+
+void Server::Impl::SenderLoop(SessionSlot* slot) {
+  while (true) {
+    Outbound* out = nullptr;
+    if (!slot->queue.pop(out)) {
+      if (stop_senders_) break;
+      slot->waker.Wait([&] {
+        return slot->queue.read_available() > 0 || stop_senders_.load();
+      });
+      continue;
+    }
+    std::shared_ptr<const NameTables> tables = tables_.load();
+    std::optional<FIX::Message> message;
+    switch (out->kind) {
+      case Outbound::Kind::kEvent:
+        message = BrokerMessageFor(out->event, out->index, *tables);
+        break;
+      case Outbound::Kind::kIncrement:
+        message =
+            MarketDataIncrement(*out->md, out->event, *tables, out->action);
+        break;
+      case Outbound::Kind::kSnapshot:
+        message = MarketDataSnapshot(*out->md, out->symbol, out->depth);
+        break;
+      case Outbound::Kind::kMessage:
+        message = std::move(out->message);
+        break;
+    }
+    delete out;
+    if (!message) continue;
+    try {
+      FIX::Session::sendToTarget(*message, slot->session_id);
+    } catch (const std::exception& e) {
+      spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
+    }
+  }
+}
+
+void Server::Impl::WriterLoop() {
+  while (true) {
+    ledger::ServerBatch merged;
+    std::map<std::pair<std::uint32_t, std::int64_t>, ledger::ReservationUpdate>
+        reservations;
+    std::uint64_t count = 0;
+    ledger::ServerBatch* batch = nullptr;
+    while (count < 256 && writer_queue_.pop(batch)) {
+      ++count;
+      merged.trades.insert(merged.trades.end(), batch->trades.begin(),
+                           batch->trades.end());
+      for (const auto& r : batch->reservations) {
+        std::int64_t key = r.instrument ? r.instrument->value() : -1;
+        reservations[{r.account.value(), key}] = r;
+      }
+      merged.journal_position = batch->journal_position;
+      delete batch;
+    }
+    if (count == 0) {
+      if (stop_writer_ && writer_applied_.load() >= writer_pushed_.load())
+        break;
+      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      continue;
+    }
+    for (auto& [key, r] : reservations) merged.reservations.push_back(r);
+    Status applied = registry_->ApplyServerBatch(merged);
+    if (!applied.ok()) {
+      spdlog::error(
+          "settlement of {} trades up to seq {} failed: {} (the next start "
+          "settles them from the journal)",
+          merged.trades.size(), merged.journal_position, applied.message());
+    }
+    writer_applied_.fetch_add(count);
+  }
+}
+
+void Server::Impl::ClockLoop() {
+  while (!stop_aux_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (!options_.config.close_minute_utc || close_pending_) continue;
+    std::int64_t due =
+        LastScheduledClose(NowNs(), *options_.config.close_minute_utc);
+    if (last_close_ns_.load() < due) {
+      close_pending_ = true;
+      auto item = new Inbound;
+      item->kind = Inbound::Kind::kCloseDay;
+      Push(item);
+    }
+  }
+}
+
+void Server::Impl::ServeControlClient(int fd) {
+  std::string line;
+  std::array<char, 4096> buffer{};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(5);
+  while (line.find('\n') == std::string::npos) {
+    pollfd pfd{fd, POLLIN, 0};
+    if (std::chrono::steady_clock::now() > deadline ||
+        ::poll(&pfd, 1, 200) < 0) {
+      return;
+    }
+    if ((pfd.revents & POLLIN) == 0) continue;
+    ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n <= 0) return;
+    line.append(buffer.data(), static_cast<std::size_t>(n));
+    if (line.size() > (std::size_t{64} << 20)) return;
+  }
+  line.resize(line.find('\n'));
+  std::string response;
+  Result<ledger::ControlRequest> request = ledger::ParseControlRequest(line);
+  if (!request.ok()) {
+    response = ledger::ControlErrorResponse(request.status().message());
+  } else if (!accepting_) {
+    response = ledger::ControlErrorResponse("the exchange is shutting down");
+  } else if (request->verb == "close-day" ||
+             ledger::IsWriteVerb(request->verb)) {
+    auto item = new Inbound;
+    item->kind = request->verb == "close-day" ? Inbound::Kind::kCloseDay
+                                              : Inbound::Kind::kOperator;
+    item->line = line;
+    item->reply = std::make_shared<std::promise<std::string>>();
+    std::future<std::string> answer = item->reply->get_future();
+    Push(item);
+    if (answer.wait_for(std::chrono::seconds(60)) ==
+        std::future_status::ready) {
+      response = answer.get();
+    } else {
+      response = ledger::ControlErrorResponse(
+          "timed out waiting for the "
+          "exchange");
+    }
+  } else {
+    response = ledger::ControlErrorResponse(
+        "'" + request->verb + "' is not a write: run it without the server");
+  }
+  response += '\n';
+  std::size_t done = 0;
+  while (done < response.size()) {
+    ssize_t n = ::write(fd, response.data() + done, response.size() - done);
+    if (n <= 0) break;
+    done += static_cast<std::size_t>(n);
+  }
+}
+
+void Server::Impl::ControlLoop() {
+  while (!stop_aux_) {
+    pollfd pfd{control_fd_, POLLIN, 0};
+    int ready = ::poll(&pfd, 1, 200);
+    if (ready <= 0 || (pfd.revents & POLLIN) == 0) continue;
+    int client = ::accept4(control_fd_, nullptr, nullptr, SOCK_CLOEXEC);
+    if (client < 0) continue;
+    ServeControlClient(client);
+    ::close(client);
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Stop
+
+Status Server::Impl::Stop() {
+  if (stopped_.exchange(true)) return Status::Ok();
+  spdlog::info("stopping: logging sessions out");
+  accepting_ = false;
+  stop_aux_ = true;
+  if (control_.joinable()) control_.join();
+  if (clock_.joinable()) clock_.join();
+  if (control_fd_ >= 0) {
+    ::close(control_fd_);
+    control_fd_ = -1;
+    std::filesystem::remove(ledger::ControlSocketPath(options_.db_dir));
+  }
+  if (acceptor_) {
+    for (auto& [id, slot] : slots_) {
+      if (FIX::Session* s = FIX::Session::lookupSession(slot->session_id)) {
+        if (s->isLoggedOn()) s->logout("exchange shutting down");
+      }
+    }
+    auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(3);
+    while (std::chrono::steady_clock::now() < deadline) {
+      bool any = false;
+      for (auto& [id, slot] : slots_) any = any || slot->logged_on.load();
+      if (!any) break;
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  }
+  // Drain: the sequencer executes and commits all accepted commands, hands
+  // the last settlement to the writer and the last reports to the senders.
+  stop_sequencer_ = true;
+  sequencer_waker_.WakeAlways();
+  if (sequencer_.joinable()) sequencer_.join();
+  stop_writer_ = true;
+  if (writer_.joinable()) writer_.join();
+  stop_senders_ = true;
+  for (auto& [id, slot] : slots_) {
+    slot->waker.WakeAlways();
+  }
+  auto sender_deadline =
+      std::chrono::steady_clock::now() + std::chrono::seconds(2);
+  for (auto& [id, slot] : slots_) {
+    while (slot->queue.read_available() > 0 &&
+           std::chrono::steady_clock::now() < sender_deadline) {
+      slot->waker.WakeAlways();
+      std::this_thread::sleep_for(std::chrono::milliseconds(5));
+    }
+  }
+  if (acceptor_) {
+    try {
+      acceptor_->stop(true);
+    } catch (const std::exception& e) {
+      spdlog::warn("stopping the FIX acceptor: {}", e.what());
+    }
+  }
+  for (auto& [id, slot] : slots_) {
+    slot->waker.WakeAlways();
+    if (slot->sender.joinable()) slot->sender.join();
+    Outbound* out = nullptr;
+    while (slot->queue.pop(out)) delete out;
+  }
+  Status result = Status::Ok();
+  if (engine_ && journal_ && !failed_) {
+    SnapshotFile snapshot;
+    snapshot.seq = last_seq_;
+    snapshot.last_time_ns = last_time_ns_;
+    snapshot.last_close_ns = last_close_ns_;
+    snapshot.state_hash = engine_->StateHash();
+    snapshot.known = known_;
+    snapshot.engine = engine_->SaveSnapshot();
+    published_hash_ = snapshot.state_hash;
+    result = WriteSnapshotFile(Path("engine.snapshot"), snapshot);
+    spdlog::info("stopped: seq {} state hash {:016x}", last_seq_,
+                 snapshot.state_hash);
+  }
+  if (failed_ && result.ok()) {
+    result = Status::IoError("the journal failed while running");
+  }
+  journal_.reset();
+  return result;
+}
+
+Server::Impl::~Impl() {
+  (void)Stop();
+  Inbound* item = nullptr;
+  while (inbound_.pop(item)) delete item;
+  ledger::ServerBatch* batch = nullptr;
+  while (writer_queue_.pop(batch)) delete batch;
+  for (ledger::ServerBatch* b : writer_backlog_) delete b;
+  for (auto& [id, slot] : slots_) {
+    for (Outbound* out : slot->overflow) delete out;
+  }
+}
+
+// ---------------------------------------------------------------------------
+// Server
+
+Result<std::unique_ptr<Server>> Server::Start(const ServerOptions& options) {
+  auto impl = std::make_unique<Impl>(options);
+  Status started = impl->Start();
+  if (!started.ok()) {
+    (void)impl->Stop();
+    return started;
+  }
+  return std::unique_ptr<Server>(new Server(std::move(impl)));
+}
+
+Server::Server(std::unique_ptr<Impl> impl) : impl_(std::move(impl)) {}
+Server::~Server() = default;
+Status Server::Stop() { return impl_->Stop(); }
+std::uint64_t Server::StateHash() const { return impl_->published_hash_; }
+std::uint64_t Server::LastSequence() const { return impl_->published_seq_; }
+std::uint16_t Server::fix_port() const { return impl_->port(); }
+
+}  // namespace carbonex::gateway
