@@ -30,7 +30,9 @@ class BenchDir {
     std::string tmpl =
         (std::filesystem::temp_directory_path() / "carbonex-bench-XXXXXX")
             .string();
-    if (::mkdtemp(tmpl.data()) == nullptr) std::abort();
+    if (::mkdtemp(tmpl.data()) == nullptr) {
+      std::abort();
+    }
     path_ = tmpl;
   }
   ~BenchDir() {
@@ -39,7 +41,7 @@ class BenchDir {
   }
   BenchDir(const BenchDir&) = delete;
   BenchDir& operator=(const BenchDir&) = delete;
-  [[nodiscard]] std::string db() const { return path_ + "/db"; }
+  [[nodiscard]] std::string Db() const { return path_ + "/db"; }
 
  private:
   std::string path_;
@@ -51,7 +53,9 @@ std::unique_ptr<Registry> Open(const std::string& db, bool durable = true) {
   options.create_if_missing = true;
   options.durable = durable;
   auto r = Registry::Open(options);
-  if (!r.ok()) std::abort();
+  if (!r.ok()) {
+    std::abort();
+  }
   return std::move(*r);
 }
 
@@ -85,7 +89,9 @@ std::vector<TradeRecord> MakeTrades(std::mt19937_64& rng, std::uint64_t* next,
   for (std::size_t i = 0; i < n; ++i) {
     const auto buyer = static_cast<std::uint32_t>(1 + rng() % kAccounts);
     auto seller = static_cast<std::uint32_t>(1 + rng() % kAccounts);
-    if (seller == buyer) seller = buyer % kAccounts + 1;
+    if (seller == buyer) {
+      seller = buyer % kAccounts + 1;
+    }
     const std::uint64_t id = (*next)++;
     trades.push_back(TradeRecord{
         TradeId(id), InstrumentId(1),
@@ -100,14 +106,14 @@ std::vector<TradeRecord> MakeTrades(std::mt19937_64& rng, std::uint64_t* next,
 // Settlement of batches of `range(0)` trades, one transaction per batch;
 // range(1) = 1: durable (fsync per commit), 0: MDB_NOSYNC (the CPU cost
 // alone). Wall-clock time; items_per_second = trades settled per second.
-void BM_SettleBatch(benchmark::State& state) {
+void BmSettleBatch(benchmark::State& state) {
   BenchDir dir;
-  auto r = TradingRegistry(dir.db(), state.range(1) != 0);
+  auto r = TradingRegistry(dir.Db(), state.range(1) != 0);
   std::mt19937_64 rng(42);
   std::uint64_t next = 1;
   std::uint64_t position = 0;
   const auto n = static_cast<std::size_t>(state.range(0));
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     state.PauseTiming();
     ServerBatch batch;
     batch.trades = MakeTrades(rng, &next, n);
@@ -117,7 +123,7 @@ void BM_SettleBatch(benchmark::State& state) {
   }
   state.SetItemsProcessed(state.iterations() * static_cast<std::int64_t>(n));
 }
-BENCHMARK(BM_SettleBatch)
+BENCHMARK(BmSettleBatch)
     ->ArgNames({"batch", "durable"})
     ->Args({1000, 1})
     ->Args({10000, 1})
@@ -127,14 +133,14 @@ BENCHMARK(BM_SettleBatch)
     ->UseRealTime();
 
 // One trade per durable commit; reports the latency percentiles.
-void BM_SettleSingleTradeDurable(benchmark::State& state) {
+void BmSettleSingleTradeDurable(benchmark::State& state) {
   BenchDir dir;
-  auto r = TradingRegistry(dir.db());
+  auto r = TradingRegistry(dir.Db());
   std::mt19937_64 rng(7);
   std::uint64_t next = 1;
   std::uint64_t position = 0;
   std::vector<double> micros;
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     ServerBatch batch;
     batch.trades = MakeTrades(rng, &next, 1);
     batch.journal_position = ++position;
@@ -153,7 +159,7 @@ void BM_SettleSingleTradeDurable(benchmark::State& state) {
   state.counters["p99_us"] = pct(0.99);
   state.counters["max_us"] = micros.back();
 }
-BENCHMARK(BM_SettleSingleTradeDurable)
+BENCHMARK(BmSettleSingleTradeDurable)
     ->Unit(benchmark::kMicrosecond)
     ->MinTime(3.0);
 
@@ -166,28 +172,30 @@ std::string ReadText(const std::string& path) {
 
 // Importing the 129-company plan with its 225 installations and verified
 // emissions into a fresh registry (one durable transaction).
-void BM_ImportPlan(benchmark::State& state) {
+void BmImportPlan(benchmark::State& state) {
   const std::string companies =
       ReadText(std::string(CARBONEX_DATA_DIR) + "/nap-2018-2020/companies.csv");
   const std::string installations = ReadText(
       std::string(CARBONEX_DATA_DIR) + "/nap-2018-2020/installations.csv");
-  for (auto _ : state) {
+  for (auto _ : state) {  // NOLINT(clang-analyzer-deadcode.DeadStores)
     state.PauseTiming();
     auto dir = std::make_unique<BenchDir>();
-    auto r = Open(dir->db());
+    auto r = Open(dir->Db());
     state.ResumeTiming();
     PlanImportOptions options;
     options.with_emissions = true;
     auto s = r->ImportPlan(companies, "companies.csv", installations,
                            "installations.csv", options);
-    if (!s.ok() || s->companies_created != 129) std::abort();
+    if (!s.ok() || s->companies_created != 129) {
+      std::abort();
+    }
     state.PauseTiming();
     r.reset();
     dir.reset();
     state.ResumeTiming();
   }
 }
-BENCHMARK(BM_ImportPlan)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK(BmImportPlan)->Unit(benchmark::kMillisecond)->UseRealTime();
 
 }  // namespace
 }  // namespace carbonex::ledger

@@ -102,8 +102,11 @@ class ClientOrderIndex {
   };
 
   [[nodiscard]] std::size_t Home(std::uint64_t hash) const {
-    // FNV output is well mixed already; the top bits index the table.
-    return static_cast<std::size_t>(hash >> shift_);
+    // FNV-1a leaves the high bits weakly mixed for keys that differ only
+    // in their last bytes ("A1", "A2", ...): fold and re-mix before taking
+    // the top bits.
+    const std::uint64_t mixed = (hash ^ (hash >> 29)) * 0x9E3779B97F4A7C15ULL;
+    return static_cast<std::size_t>(mixed >> shift_);
   }
 
   void Rehash(std::size_t capacity) {

@@ -699,7 +699,11 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (ins->status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed);
   }
-  if (LiveClOrdId(broker, c.cl_ord_id)) {
+  // One index lookup serves the duplicate check and the takeover below.
+  const std::uint32_t same_cl = c.cl_ord_id.empty()
+                                    ? ClientOrderIndex::kNotFound
+                                    : FindByClOrdId(broker, c.cl_ord_id);
+  if (same_cl != ClientOrderIndex::kNotFound && records_[same_cl].live) {
     return reject(RejectReason::kDuplicateClientOrderId);
   }
   // Risk.
@@ -749,7 +753,11 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   v.status = OrderStatus::kNew;
   rec.live = true;
   record_map_.Insert(v.order_id.value(), slot);
-  IndexClOrdId(slot);
+  if (same_cl != ClientOrderIndex::kNotFound) UnindexClOrdId(same_cl);
+  if (!v.cl_ord_id.empty()) {
+    cl_index_.Insert(ClientOrderIndex::Hash(broker, v.cl_ord_id.view()), slot);
+    rec.indexed = true;
+  }
   Bind(rec);
   ReserveFor(rec);
   Emit(OrderAccepted{v});

@@ -75,6 +75,11 @@ void SetInt(FIX::FieldMap& map, int tag, std::int64_t value) {
   map.setField(tag, std::to_string(value));
 }
 
+// Sets a text field unless the value is empty (FIX forbids empty values).
+void SetText(FIX::FieldMap& map, int tag, std::string_view value) {
+  if (!value.empty()) map.setField(tag, std::string(value));
+}
+
 void SetChar(FIX::FieldMap& map, int tag, char value) {
   map.setField(tag, std::string(1, value));
 }
@@ -137,8 +142,8 @@ FIX::Message ImmediateReport(const Echo& echo, char exec_type, int reason,
   SetChar(report, kExecType, exec_type);
   SetChar(report, kOrdStatus, '8');
   SetInt(report, kOrdRejReason, reason);
-  report.setField(kAccount, echo.account);
-  report.setField(kSymbol, echo.symbol);
+  SetText(report, kAccount, echo.account);
+  SetText(report, kSymbol, echo.symbol);
   report.setField(kSide, echo.side.empty() ? "1" : echo.side);
   report.setField(kOrderQty, echo.qty.empty() ? "0" : echo.qty);
   report.setField(kCumQty, "0");
@@ -154,10 +159,11 @@ FIX::Message ImmediateCancelReject(const Echo& echo, char response_to,
                                    Timestamp now) {
   FIX::Message reject = NewMessage("9");
   reject.setField(kOrderId, echo.order_id.empty() ? "NONE" : echo.order_id);
-  reject.setField(kClOrdId, echo.cl_ord_id);
-  reject.setField(kOrigClOrdId, echo.orig_cl_ord_id);
+  reject.setField(kClOrdId, echo.cl_ord_id.empty() ? "NONE" : echo.cl_ord_id);
+  reject.setField(kOrigClOrdId,
+                  echo.orig_cl_ord_id.empty() ? "NONE" : echo.orig_cl_ord_id);
   SetChar(reject, kOrdStatus, '8');
-  reject.setField(kAccount, echo.account);
+  SetText(reject, kAccount, echo.account);
   reject.setField(kTransactTime, FormatUtcTimestamp(now));
   SetChar(reject, kCxlRejResponseTo, response_to);
   SetInt(reject, kCxlRejReason, reason);
@@ -792,8 +798,8 @@ FIX::Message OrderReport(const engine::OrderView& order, char exec_type,
   report.setField(kExecId, exec_id);
   SetChar(report, kExecType, exec_type);
   SetChar(report, kOrdStatus, OrdStatusChar(order));
-  report.setField(kAccount, std::string(tables.AccountName(order.account)));
-  report.setField(kSymbol, std::string(tables.Symbol(order.instrument)));
+  SetText(report, kAccount, tables.AccountName(order.account));
+  SetText(report, kSymbol, tables.Symbol(order.instrument));
   SetChar(report, kSide, SideChar(order.side));
   SetChar(report, kOrdType,
           order.type == engine::OrderType::kMarket ? '1' : '2');
@@ -862,8 +868,8 @@ std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
           SetChar(report, kExecType, '8');
           SetChar(report, kOrdStatus, '8');
           SetInt(report, kOrdRejReason, OrdRejReasonCode(body.reason));
-          report.setField(kAccount, std::string(tables.AccountName(r.account)));
-          report.setField(kSymbol, std::string(tables.Symbol(r.instrument)));
+          SetText(report, kAccount, tables.AccountName(r.account));
+          SetText(report, kSymbol, tables.Symbol(r.instrument));
           SetChar(report, kSide, SideChar(r.side));
           SetChar(report, kOrdType,
                   r.type == engine::OrderType::kMarket ? '1' : '2');
@@ -888,8 +894,7 @@ std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
                           std::string(body.orig_cl_ord_id.view()));
           SetChar(reject, kOrdStatus,
                   body.order ? OrdStatusChar(*body.order) : '8');
-          reject.setField(kAccount,
-                          std::string(tables.AccountName(body.account)));
+          SetText(reject, kAccount, tables.AccountName(body.account));
           reject.setField(kTransactTime, FormatUtcTimestamp(time));
           SetChar(reject, kCxlRejResponseTo,
                   body.response_to == engine::CancelRequestKind::kReplace
@@ -912,8 +917,8 @@ std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
           SetChar(report, kExecType, 'I');
           SetChar(report, kOrdStatus, '8');
           SetInt(report, kOrdRejReason, 5);
-          report.setField(kAccount, std::string(tables.AccountName(q.account)));
-          report.setField(kSymbol, std::string(tables.Symbol(q.instrument)));
+          SetText(report, kAccount, tables.AccountName(q.account));
+          SetText(report, kSymbol, tables.Symbol(q.instrument));
           SetChar(report, kSide, SideChar(q.side));
           report.setField(kOrderQty, "0");
           report.setField(kCumQty, "0");
@@ -988,7 +993,7 @@ std::optional<FIX::Message> MarketDataIncrement(
     SetChar(entry, kMdUpdateAction,
             level->order_count == 0 ? '2' : level_action);
     SetChar(entry, kMdEntryType, bid ? '0' : '1');
-    entry.setField(kSymbol, std::string(tables.Symbol(level->instrument)));
+    SetText(entry, kSymbol, tables.Symbol(level->instrument));
     entry.setField(kMdEntryPx, FormatPrice(level->price));
     SetInt(entry, kMdEntrySize, level->total_qty.value());
     SetInt(entry, kNumberOfOrders, level->order_count);
@@ -997,7 +1002,7 @@ std::optional<FIX::Message> MarketDataIncrement(
     if (!request.trades) return std::nullopt;
     SetChar(entry, kMdUpdateAction, '0');
     SetChar(entry, kMdEntryType, '2');
-    entry.setField(kSymbol, std::string(tables.Symbol(trade->instrument)));
+    SetText(entry, kSymbol, tables.Symbol(trade->instrument));
     entry.setField(kMdEntryPx, FormatPrice(trade->price));
     SetInt(entry, kMdEntrySize, trade->qty.value());
   } else {

@@ -452,5 +452,95 @@ TEST_CASE("market data: snapshot and increments", "[fix_translate]") {
   CHECK_FALSE(RecipientOf(event).has_value());
 }
 
+// Brokers validate what they receive with the standard FIX 4.4 dictionary:
+// everything the gateway sends must pass it.
+void ValidateStandard(FIX::Message message) {
+  static const FIX::DataDictionary standard(CARBONEX_STANDARD_FIX44);
+  FIX::Header& header = message.getHeader();
+  header.setField(8, "FIX.4.4");
+  header.setField(49, "CARBONEX");
+  header.setField(56, "BRK1");
+  header.setField(34, "7");
+  header.setField(52, "20260101-10:00:00.000");
+  FIX::Message parsed(message.toString(), standard, true);
+  standard.validate(parsed);
+}
+
+TEST_CASE("outbound messages pass the standard FIX 4.4 dictionary",
+          "[fix_translate]") {
+  NameTables tables(SampleState());
+  ExecIdSource ids(1);
+  engine::Event event;
+  event.header = {SequenceNumber(9), Timestamp(0), BrokerId(3)};
+  std::vector<engine::EventBody> bodies;
+  bodies.emplace_back(engine::OrderAccepted{SampleOrder()});
+  engine::OrderFilled fill;
+  fill.order = SampleOrder();
+  fill.last_price = Price(1010);
+  fill.last_qty = Quantity(10);
+  bodies.emplace_back(fill);
+  engine::OrderCanceled canceled;
+  canceled.order = SampleOrder();
+  canceled.cancel_cl_ord_id = ClientOrderId("c");
+  bodies.emplace_back(canceled);
+  bodies.emplace_back(engine::OrderExpired{SampleOrder()});
+  engine::OrderReplaced replaced;
+  replaced.order = SampleOrder();
+  replaced.orig_cl_ord_id = ClientOrderId("o");
+  bodies.emplace_back(replaced);
+  engine::OrderRejected rejected;
+  rejected.request.cl_ord_id = ClientOrderId("x");
+  rejected.request.account = AccountId(7);
+  rejected.request.instrument = InstrumentId(1);
+  rejected.request.qty = Quantity(1);
+  bodies.emplace_back(rejected);
+  engine::CancelRejected cancel_rejected;
+  cancel_rejected.cl_ord_id = ClientOrderId("c");
+  cancel_rejected.orig_cl_ord_id = ClientOrderId("o");
+  bodies.emplace_back(cancel_rejected);
+  engine::OrderStatusReported unknown;
+  unknown.request.cl_ord_id = ClientOrderId("q");
+  bodies.emplace_back(unknown);
+  engine::MassCancelCompleted mass;
+  mass.request.cl_ord_id = ClientOrderId("m");
+  mass.affected = 3;
+  bodies.emplace_back(mass);
+  for (const engine::EventBody& body : bodies) {
+    event.body = body;
+    std::optional<FIX::Message> message = BrokerMessageFor(event, 0, tables);
+    REQUIRE(message.has_value());
+    INFO(message->toString());
+    CHECK_NOTHROW(ValidateStandard(*message));
+  }
+  MarketDataRequest request;
+  request.md_req_id = "md";
+  request.bids = request.offers = request.trades = true;
+  engine::DepthSnapshot depth;
+  depth.bids.push_back({Price(1000), Quantity(30), 2});
+  CHECK_NOTHROW(
+      ValidateStandard(MarketDataSnapshot(request, "KZQ-2026", depth)));
+  engine::TradeExecuted trade;
+  trade.trade_id = TradeId(1);
+  trade.instrument = InstrumentId(1);
+  trade.price = Price(100);
+  trade.qty = Quantity(2);
+  event.body = trade;
+  CHECK_NOTHROW(
+      ValidateStandard(*MarketDataIncrement(request, event, tables, '0')));
+  CHECK_NOTHROW(
+      ValidateStandard(SecurityListFor(Parse("x", "320=s1|559=4|"), tables)));
+  CHECK_NOTHROW(ValidateStandard(
+      *TranslateNewOrder(
+           Parse("D",
+                 "11=a|1=X|55=KZQ-2026|54=1|60=20260101-10:00:00|38=1|40=2|"
+                 "44=1|"),
+           tables, ids, Timestamp(0))
+           .reply));
+  CHECK_NOTHROW(ValidateStandard(
+      *TranslateMarketDataRequest(
+           Parse("V", "262=m|263=0|264=0|267=1|269=0|146=1|55=NOPE|"), tables)
+           .reply));
+}
+
 }  // namespace
 }  // namespace carbonex::gateway

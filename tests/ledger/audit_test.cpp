@@ -70,14 +70,14 @@ std::vector<std::string> ProblemsAfter(
     const std::function<void(const std::string&)>& tamper) {
   TempDir dir;
   {
-    auto r = OpenFresh(dir.db());
+    auto r = OpenFresh(dir.Db());
     Populate(*r);
     auto clean = r->AuditVerify();
     REQUIRE(clean.ok());
     REQUIRE(clean->ok());
   }
-  tamper(dir.db());
-  auto r = OpenFresh(dir.db());
+  tamper(dir.Db());
+  auto r = OpenFresh(dir.Db());
   auto report = r->AuditVerify();
   REQUIRE(report.ok());
   return report->problems;
@@ -85,7 +85,7 @@ std::vector<std::string> ProblemsAfter(
 
 TEST_CASE("A clean registry verifies with the expected totals", "[audit]") {
   TempDir dir;
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   Populate(*r);
   auto report = r->AuditVerify();
   REQUIRE(report.ok());

@@ -16,7 +16,7 @@ using testing::TempDir;
 
 struct Cli {
   TempDir tmp;
-  std::string db = tmp.db();
+  std::string db = tmp.Db();
   testing::RunResult Run(const std::string& args) {
     return RunRegistry(tmp, args + " --db " + db);
   }
@@ -177,10 +177,10 @@ TEST_CASE("a registry from the plan, end to end", "[cli]") {
 
   // Brokers: password file with one trailing newline stripped.
   {
-    std::ofstream pw(c.tmp.path() + "/pw");
+    std::ofstream pw(c.tmp.Path() + "/pw");
     pw << "s3cret-password\n";
   }
-  c.Ok("broker add BRK-1 --password-file " + c.tmp.path() +
+  c.Ok("broker add BRK-1 --password-file " + c.tmp.Path() +
        "/pw --cancel-on-disconnect");
   c.Ok("broker entitle BRK-1 KZ-OP-0002");
   c.Refused("broker entitle BRK-1 KZ-OP-0002",
@@ -195,14 +195,16 @@ TEST_CASE("a registry from the plan, end to end", "[cli]") {
 TEST_CASE("a bad plan names the line and column and changes nothing", "[cli]") {
   Cli c;
   c.Ok("init");
-  const std::string bad = c.tmp.path() + "/bad.csv";
+  const std::string bad = c.tmp.Path() + "/bad.csv";
   {
     std::ofstream out(bad);
     std::ifstream in(DataFile("nap-2018-2020/companies.csv"));
     std::string line;
     int n = 0;
     while (std::getline(in, line)) {
-      if (++n == 4) line.replace(line.find(",6,grand"), 3, ",-6,");
+      if (++n == 4) {
+        line.replace(line.find(",6,grand"), 3, ",-6,");
+      }
       out << line << '\n';
     }
   }

@@ -44,7 +44,7 @@ TEST_CASE("Requests parse strictly", "[control]") {
 
 TEST_CASE("Requests execute against the registry", "[control]") {
   TempDir dir;
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   CHECK(Exec(*r, {{"verb", "company add"},
                   {"args", {{"id", "A"}, {"name", "Alpha"}}}})["ok"] == true);
   json dep = Exec(*r, {{"verb", "cash deposit"},
@@ -79,22 +79,26 @@ TEST_CASE("Requests execute against the registry", "[control]") {
 
 TEST_CASE("Without a server, close-day is a clear error", "[control]") {
   TempDir dir;
-  { auto r = OpenFresh(dir.db()); }
-  auto run = RunRegistry(dir, "--db " + dir.db() + " close-day");
+  { auto r = OpenFresh(dir.Db()); }
+  auto run = RunRegistry(dir, "--db " + dir.Db() + " close-day");
   CHECK(run.code != 0);
   CHECK(run.err == "carbonex-registry: close-day: no server is running on '" +
-                       dir.db() + "'\n");
-  CHECK(SendControlRequest(dir.db(), "{}").status().code() ==
+                       dir.Db() + "'\n");
+  CHECK(SendControlRequest(dir.Db(), "{}").status().code() ==
         StatusCode::kNotFound);
 }
 
 // Accepts one connection, reads one line, answers `reply`.
 std::string ServeOnce(int listen_fd, const std::string& reply) {
   int fd = ::accept(listen_fd, nullptr, nullptr);
-  if (fd < 0) return "accept failed";
+  if (fd < 0) {
+    return "accept failed";
+  }
   std::string line;
   char c = 0;
-  while (::read(fd, &c, 1) == 1 && c != '\n') line.push_back(c);
+  while (::read(fd, &c, 1) == 1 && c != '\n') {
+    line.push_back(c);
+  }
   const std::string out = reply + "\n";
   (void)!::write(fd, out.data(), out.size());
   ::close(fd);
@@ -104,14 +108,14 @@ std::string ServeOnce(int listen_fd, const std::string& reply) {
 TEST_CASE("With a server holding the lock, writes go over the socket",
           "[control]") {
   TempDir dir;
-  { auto r = OpenFresh(dir.db()); }
-  auto lock = ServerLock::TryAcquire(dir.db());
+  { auto r = OpenFresh(dir.Db()); }
+  auto lock = ServerLock::TryAcquire(dir.Db());
   REQUIRE(lock.ok());
-  CHECK(ServerLock::TryAcquire(dir.db()).status().code() == StatusCode::kBusy);
-  auto listen_fd = ListenControlSocket(dir.db());
+  CHECK(ServerLock::TryAcquire(dir.Db()).status().code() == StatusCode::kBusy);
+  auto listen_fd = ListenControlSocket(dir.Db());
   REQUIRE(listen_fd.ok());
   struct stat st {};
-  REQUIRE(::stat(ControlSocketPath(dir.db()).c_str(), &st) == 0);
+  REQUIRE(::stat(ControlSocketPath(dir.Db()).c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
 
   SECTION("a successful write prints the server's result") {
@@ -122,7 +126,7 @@ TEST_CASE("With a server holding the lock, writes go over the socket",
                                 R"("accounts":[]}})");
     });
     auto run = RunRegistry(
-        dir, "cash deposit KZ-OP-0001 1500.50 --db " + dir.db() + " --json");
+        dir, "cash deposit KZ-OP-0001 1500.50 --db " + dir.Db() + " --json");
     server.join();
     json req = json::parse(received);
     CHECK(req["verb"] == "cash deposit");
@@ -136,7 +140,7 @@ TEST_CASE("With a server holding the lock, writes go over the socket",
       ServeOnce(*listen_fd,
                 R"({"ok":false,"error":"cash withdraw: insufficient"})");
     });
-    auto run = RunRegistry(dir, "--db " + dir.db() + " cash withdraw A 1.00");
+    auto run = RunRegistry(dir, "--db " + dir.Db() + " cash withdraw A 1.00");
     server.join();
     CHECK(run.code == 1);
     CHECK(run.err == "carbonex-registry: cash withdraw: insufficient\n");
@@ -147,14 +151,14 @@ TEST_CASE("With a server holding the lock, writes go over the socket",
       received =
           ServeOnce(*listen_fd, R"({"ok":true,"result":{"verb":"close-day"}})");
     });
-    auto run = RunRegistry(dir, "--db " + dir.db() + " close-day");
+    auto run = RunRegistry(dir, "--db " + dir.Db() + " close-day");
     server.join();
     CHECK(json::parse(received)["verb"] == "close-day");
     CHECK(run.code == 0);
     CHECK_THAT(run.out, Catch::Contains("ok: close-day"));
   }
   SECTION("reads never go to the server") {
-    auto run = RunRegistry(dir, "--db " + dir.db() + " holdings --json");
+    auto run = RunRegistry(dir, "--db " + dir.Db() + " holdings --json");
     CHECK(run.code == 0);
     CHECK(json::parse(run.out)["accounts"].empty());
   }

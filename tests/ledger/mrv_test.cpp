@@ -16,7 +16,7 @@ using testing::TempDir;
 
 struct Fixture {
   TempDir dir;
-  std::unique_ptr<Registry> r = OpenFresh(dir.db());
+  std::unique_ptr<Registry> r = OpenFresh(dir.Db());
   std::string sample = ReadText(std::string(CARBONEX_DATA_DIR) +
                                 "/samples/emissions-KZ-OP-0001-2019.csv");
   Fixture() {

@@ -56,7 +56,9 @@ std::string WithField(const std::string& csv, std::size_t line,
       std::vector<std::string> fields;
       std::stringstream ls(l);
       std::string f;
-      while (std::getline(ls, f, ',')) fields.push_back(f);
+      while (std::getline(ls, f, ',')) {
+        fields.push_back(f);
+      }
       fields.at(column) = value;
       l.clear();
       for (std::size_t i = 0; i < fields.size(); ++i) {
@@ -71,7 +73,7 @@ std::string WithField(const std::string& csv, std::size_t line,
 TEST_CASE("The 2018-2020 plan imports and matches the published totals",
           "[plan]") {
   TempDir dir;
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   PlanImportOptions options;
   options.with_emissions = true;
   auto summary = r->ImportPlan(Companies(), "companies.csv", Installations(),
@@ -91,11 +93,15 @@ TEST_CASE("The 2018-2020 plan imports and matches the published totals",
   std::map<std::string, std::int64_t> cap2019_by_sector;
   for (const auto& c : *companies) {
     for (const auto& [year, cap] : c.caps) {
-      if (year == 2019) cap2019_by_sector[c.spec.sector] += cap.value();
+      if (year == 2019) {
+        cap2019_by_sector[c.spec.sector] += cap.value();
+      }
     }
   }
   for (const auto& [sector, row] : totals) {
-    if (sector == "ALL") continue;
+    if (sector == "ALL") {
+      continue;
+    }
     CHECK(cap2019_by_sector[sector] == row.at("cap_2019"));
   }
   for (int year : {2018, 2019, 2020}) {
@@ -140,7 +146,9 @@ TEST_CASE("The 2018-2020 plan imports and matches the published totals",
       REQUIRE(h.ok());
       std::int64_t held = 0;
       for (const auto& u : h->front().units) {
-        if (u.symbol == "KZQ-2018") held = u.held.value();
+        if (u.symbol == "KZQ-2018") {
+          held = u.held.value();
+        }
       }
       const std::int64_t give = std::min(held, l.verified_emissions.value());
       REQUIRE(r->Surrender(l.company, 2018, "KZQ-2018", Quantity(give)).ok());
@@ -158,7 +166,9 @@ TEST_CASE("The 2018-2020 plan imports and matches the published totals",
       surrendered += l.surrendered.value();
       penalty += l.penalty.value();
       CHECK(l.surrendered + l.shortfall >= l.verified_emissions);
-      if (l.status == ComplianceStatus::kCompliant) ++compliant;
+      if (l.status == ComplianceStatus::kCompliant) {
+        ++compliant;
+      }
     }
     CHECK(surrendered == surrendered_total);
     CHECK(shortfall == expected_short);
@@ -183,7 +193,7 @@ TEST_CASE("The 2018-2020 plan imports and matches the published totals",
 
 TEST_CASE("A bad plan is refused whole, naming the line and column", "[plan]") {
   TempDir dir;
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   REQUIRE(r->AddCompany({.id = "X", .name = "Existing"}).ok());
   const std::string before = Snapshot(*r);
   struct Case {
@@ -224,7 +234,7 @@ TEST_CASE("A bad plan is refused whole, naming the line and column", "[plan]") {
 
 TEST_CASE("A plan conflicting with the registry is refused whole", "[plan]") {
   TempDir dir;
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   REQUIRE(r->AddCompany({.id = "KZ-OP-0050", .name = "Someone else"}).ok());
   const std::string before = Snapshot(*r);
   auto result =

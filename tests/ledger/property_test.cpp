@@ -21,7 +21,7 @@ TEST_CASE("Random operation sequences keep the audit verifiable",
   const std::uint64_t seed = testing::TestSeed();
   std::mt19937_64 rng(seed);
   TempDir dir;
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   const std::vector<std::string> symbols = {"KZQ-2019", "KZQ-2020", "KZO-2019"};
   const std::vector<std::string> accounts = {"A", "B", "C", "D"};
   REQUIRE(r->AddInstrument({"KZQ-2019", InstrumentKind::kAllowance, 2019,
@@ -65,7 +65,9 @@ TEST_CASE("Random operation sequences keep the audit verifiable",
             accounts[static_cast<std::size_t>(a)], Quantity(q),
             s == 2 ? IssueReason::kOffsetProject : IssueReason::kAuction);
         expect_ok = q > 0;
-        if (expect_ok) units[{a, s}] += q;
+        if (expect_ok) {
+          units[{a, s}] += q;
+        }
         break;
       case 1:
         st = r->Transfer(symbols[static_cast<std::size_t>(s)],
@@ -81,26 +83,34 @@ TEST_CASE("Random operation sequences keep the audit verifiable",
         st = r->DepositCash(accounts[static_cast<std::size_t>(a)],
                             Cash(q * 100));
         expect_ok = q > 0;
-        if (expect_ok) cash[a] += q * 100;
+        if (expect_ok) {
+          cash[a] += q * 100;
+        }
         break;
       case 3:
         st = r->WithdrawCash(accounts[static_cast<std::size_t>(a)],
                              Cash(q * 10));
         expect_ok = q > 0 && cash[a] - cash_res[a] >= q * 10;
-        if (expect_ok) cash[a] -= q * 10;
+        if (expect_ok) {
+          cash[a] -= q * 10;
+        }
         break;
       case 4:
         st = r->CancelUnits(symbols[static_cast<std::size_t>(s)],
                             accounts[static_cast<std::size_t>(a)], Quantity(q));
         expect_ok = q > 0 && free_a >= q;
-        if (expect_ok) units[{a, s}] -= q;
+        if (expect_ok) {
+          units[{a, s}] -= q;
+        }
         break;
       case 5:
         if (s != 2) {  // quota surrender (offsets need verified emissions)
           st = r->Surrender(accounts[static_cast<std::size_t>(a)], 2020,
                             symbols[static_cast<std::size_t>(s)], Quantity(q));
           expect_ok = q > 0 && free_a >= q;
-          if (expect_ok) units[{a, s}] -= q;
+          if (expect_ok) {
+            units[{a, s}] -= q;
+          }
         } else {
           st = r->Surrender(accounts[static_cast<std::size_t>(a)], 2020,
                             symbols[2], Quantity(q));

@@ -19,7 +19,7 @@ using testing::TempDir;
 // holding limit of 1000), one verifier.
 struct Fixture {
   TempDir dir;
-  std::unique_ptr<Registry> r = OpenFresh(dir.db());
+  std::unique_ptr<Registry> r = OpenFresh(dir.Db());
   Fixture() {
     REQUIRE(r->AddInstrument({"KZQ-2019", InstrumentKind::kAllowance, 2019,
                               Price(1), Quantity(1'000'000)})
@@ -43,7 +43,9 @@ struct Fixture {
     auto h = r->Holdings(std::string_view(account));
     REQUIRE(h.ok());
     for (const auto& u : h->front().units) {
-      if (u.symbol == symbol) return u.held;
+      if (u.symbol == symbol) {
+        return u.held;
+      }
     }
     return Quantity(0);
   }
@@ -69,7 +71,7 @@ TEST_CASE("Open refuses a missing registry unless asked to create it",
           "[registry]") {
   TempDir dir;
   RegistryOptions options;
-  options.path = dir.db();
+  options.path = dir.Db();
   auto missing = Registry::Open(options);
   REQUIRE_FALSE(missing.ok());
   CHECK(missing.status().code() == StatusCode::kNotFound);
@@ -81,9 +83,9 @@ TEST_CASE("Open refuses a missing registry unless asked to create it",
             StatusCode::kNotFound);
   }
   struct stat st {};
-  REQUIRE(::stat(dir.db().c_str(), &st) == 0);
+  REQUIRE(::stat(dir.Db().c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0700);
-  REQUIRE(::stat((dir.db() + "/data.mdb").c_str(), &st) == 0);
+  REQUIRE(::stat((dir.Db() + "/data.mdb").c_str(), &st) == 0);
   CHECK((st.st_mode & 0777) == 0600);
   options.create_if_missing = false;
   CHECK(Registry::Open(options).ok());  // reopens
@@ -315,11 +317,11 @@ TEST_CASE("Policy: defaults, change, refusals", "[registry]") {
 TEST_CASE("Data survives reopening", "[registry]") {
   TempDir dir;
   {
-    auto r = OpenFresh(dir.db(), /*durable=*/true);
+    auto r = OpenFresh(dir.Db(), /*durable=*/true);
     REQUIRE(r->AddCompany({.id = "A", .name = "Alpha"}).ok());
     REQUIRE(r->DepositCash("A", Cash(42)).ok());
   }
-  auto r = OpenFresh(dir.db());
+  auto r = OpenFresh(dir.Db());
   auto h = r->Holdings(std::string_view("A"));
   REQUIRE(h.ok());
   CHECK(h->front().cash_held == Cash(42));

@@ -20,8 +20,8 @@ struct RunResult {
 // args is appended to the program path as shell words (the tests quote
 // their own arguments).
 inline RunResult RunRegistry(const TempDir& tmp, const std::string& args) {
-  const std::string out = tmp.path() + "/stdout";
-  const std::string err = tmp.path() + "/stderr";
+  const std::string out = tmp.Path() + "/stdout";
+  const std::string err = tmp.Path() + "/stderr";
   const std::string cmd = std::string(CARBONEX_REGISTRY_BIN) + " " + args +
                           " >" + out + " 2>" + err + " </dev/null";
   const int status = std::system(cmd.c_str());  // NOLINT(concurrency-mt-unsafe)

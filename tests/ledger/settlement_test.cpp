@@ -14,7 +14,7 @@ using testing::TempDir;
 
 struct Fixture {
   TempDir dir;
-  std::unique_ptr<Registry> r = OpenFresh(dir.db());
+  std::unique_ptr<Registry> r = OpenFresh(dir.Db());
   // Ids: instrument 1 = KZQ-2019; accounts 1 = SELLER, 2 = BUYER.
   Fixture() {
     REQUIRE(r->AddInstrument({"KZQ-2019", InstrumentKind::kAllowance, 2019,

@@ -35,8 +35,8 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] const std::string& path() const { return path_; }
-  [[nodiscard]] std::string db() const { return path_ + "/db"; }
+  [[nodiscard]] const std::string& Path() const { return path_; }
+  [[nodiscard]] std::string Db() const { return path_ + "/db"; }
 
  private:
   std::string path_;

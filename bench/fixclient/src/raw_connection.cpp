@@ -16,6 +16,7 @@
 #include <array>
 #include <cerrno>
 #include <cstring>
+#include <system_error>
 
 namespace carbonex::fixclient {
 namespace {
@@ -28,8 +29,16 @@ int RemainingMs(Clock::time_point deadline) {
   return left.count() > 0 ? static_cast<int>(left.count()) : 0;
 }
 
+// strerror is not thread-safe; the generic category's message is.
+std::string ErrorText(int error) {
+  return std::error_code(error, std::generic_category()).message();
+}
+
 std::string ErrnoText(const char* what) {
-  return std::string(what) + ": " + std::strerror(errno);
+  std::string text = what;
+  text += ": ";
+  text += ErrorText(errno);
+  return text;
 }
 
 }  // namespace
@@ -137,7 +146,7 @@ Status RawConnection::Connect(const std::string& host, int port,
   int rc = ::connect(fd, addresses->ai_addr, addresses->ai_addrlen);
   ::freeaddrinfo(addresses);
   if (rc != 0 && errno != EINPROGRESS) {
-    const Status error = Status::IoError(ErrnoText("raw connection: connect"));
+    Status error = Status::IoError(ErrnoText("raw connection: connect"));
     ::close(fd);
     return error;
   }
@@ -150,10 +159,10 @@ Status RawConnection::Connect(const std::string& host, int port,
         ::getsockopt(fd, SOL_SOCKET, SO_ERROR, &error, &length) != 0 ||
         error != 0) {
       ::close(fd);
-      return Status::IoError(
-          "raw connection: cannot connect to " + host + ":" + service +
-          (rc <= 0 ? std::string(" (timeout)")
-                   : std::string(": ") + std::strerror(error)));
+      return Status::IoError("raw connection: cannot connect to " + host + ":" +
+                             service +
+                             (rc <= 0 ? std::string(" (timeout)")
+                                      : std::string(": ") + ErrorText(error)));
     }
   }
   const int one = 1;

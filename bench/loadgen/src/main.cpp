@@ -77,10 +77,12 @@ Status ReadPasswords(const std::string& path, LoadOptions& options) {
     std::string extra;
     fields >> first >> second >> extra;
     if (!extra.empty()) {
-      return Status::InvalidArgument("password file '" + path +
-                                     "': expected 'COMPID PASSWORD' or "
-                                     "'PASSWORD', got '" +
-                                     line + "'");
+      std::string message = "password file '";
+      message += path;
+      message += "': expected 'COMPID PASSWORD' or 'PASSWORD', got '";
+      message += line;
+      message += "'";
+      return Status::InvalidArgument(message);
     }
     if (second.empty()) {
       options.default_password = first;

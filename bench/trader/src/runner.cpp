@@ -308,7 +308,7 @@ class Runner {
                  client->Next(0, std::chrono::milliseconds(0))) {
         Print(comp_id, *message);
         Record(comp_id, *message);
-        history_.push_back({comp_id, std::move(*message), false});
+        history_.push_back({comp_id, *message, false});
         ++summary_.messages;
       }
     }

@@ -60,7 +60,7 @@ class TempDir {
   }
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
-  [[nodiscard]] std::string str() const { return path_.string(); }
+  [[nodiscard]] std::string Path() const { return path_.string(); }
 
  private:
   std::filesystem::path path_;
@@ -209,7 +209,7 @@ TEST_CASE("file store keeps sequence numbers across client restarts",
   ClientOptions options =
       OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}});
   options.store = StoreKind::kFile;
-  options.store_dir = dir.str();
+  options.store_dir = dir.Path();
   options.reset_seq_num_on_logon = false;
   {
     Client first(options);

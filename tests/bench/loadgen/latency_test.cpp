@@ -31,6 +31,7 @@ TEST_CASE("nearest-rank percentiles", "[loadgen][latency]") {
 }
 
 TEST_CASE("Summarize sorts and summarises", "[loadgen][latency]") {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts.
   const char* seed_env = std::getenv("CARBONEX_SEED");
   const std::uint64_t seed =
       seed_env != nullptr ? std::strtoull(seed_env, nullptr, 10) : 12345;
@@ -72,7 +73,9 @@ TEST_CASE("percentile CSV", "[loadgen][latency]") {
   std::getline(lines, line);
   CHECK(line == "percentile,latency_us");
   std::vector<std::string> rows;
-  while (std::getline(lines, line)) rows.push_back(line);
+  while (std::getline(lines, line)) {
+    rows.push_back(line);
+  }
   // 0..90 by 1, 90.1..99.9 by 0.1, 99.91..100 by 0.01.
   CHECK(rows.size() == 91 + 99 + 10);
   CHECK(rows.front() == "0.00,0.001");
@@ -96,6 +99,7 @@ TEST_CASE("WriteFile reports an unwritable path", "[loadgen][latency]") {
 }
 
 TEST_CASE("PlotPercentiles writes a PNG", "[loadgen][latency]") {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe,cert-env33-c): a fixed command.
   if (std::system("command -v gnuplot >/dev/null 2>&1") != 0) {
     WARN("gnuplot is not installed; plot not tested");
     return;

@@ -28,6 +28,7 @@ LoadOptions OptionsFor(const FakeExchange& exchange) {
   options.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}};
   options.accounts = {"KZ-OP-0001", "KZ-OP-0002"};
   options.symbols = {"KZQ-2019", "KZO-2025"};
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts.
   const char* seed = std::getenv("CARBONEX_SEED");
   options.generator.seed =
       seed != nullptr ? std::strtoull(seed, nullptr, 10) : 7;

@@ -7,6 +7,7 @@ namespace carbonex::loadgen {
 namespace {
 
 std::uint64_t SeedFromEnv() {
+  // NOLINTNEXTLINE(concurrency-mt-unsafe): read before any thread starts.
   const char* text = std::getenv("CARBONEX_SEED");
   return text != nullptr ? std::strtoull(text, nullptr, 10) : 42;
 }
