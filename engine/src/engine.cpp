@@ -226,6 +226,9 @@ class Engine::Impl {
     bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
     std::uint32_t slot = 0;  // own position in records_
     std::uint32_t next_free = IdMap::kNotFound;
+    // ClientOrderIndex::Hash of (broker, ClOrdID), set while `indexed`, so
+    // that taking the key out again does not hash the text a second time.
+    std::uint64_t cl_hash = 0;
     // With risk checks, the order's account and position (std::map nodes
     // never move), bound while the order is live.
     Account* acc = nullptr;
@@ -289,7 +292,11 @@ class Engine::Impl {
   }
 
   std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl) const {
-    const std::uint64_t h = ClientOrderIndex::Hash(broker, cl.view());
+    return FindByClOrdId(broker, cl, ClientOrderIndex::Hash(broker, cl.view()));
+  }
+  // The same with the key's hash already computed.
+  std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl,
+                              std::uint64_t h) const {
     return cl_index_.Find(h, [&](std::uint32_t slot) {
       const OrderView& v = records_[slot].view;
       return v.broker == broker && v.cl_ord_id == cl;
@@ -476,18 +483,19 @@ void Engine::Impl::FreeRecord(std::uint32_t slot) {
 void Engine::Impl::IndexClOrdId(std::uint32_t slot) {
   Record& rec = records_[slot];
   if (rec.view.cl_ord_id.empty()) return;
+  const std::uint64_t h =
+      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view());
   const std::uint32_t previous =
-      FindByClOrdId(rec.view.broker, rec.view.cl_ord_id);
+      FindByClOrdId(rec.view.broker, rec.view.cl_ord_id, h);
   if (previous != ClientOrderIndex::kNotFound) UnindexClOrdId(previous);
-  cl_index_.Insert(
-      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view()), slot);
+  cl_index_.Insert(h, slot);
+  rec.cl_hash = h;
   rec.indexed = true;
 }
 
 void Engine::Impl::UnindexClOrdId(std::uint32_t slot) {
   Record& rec = records_[slot];
-  cl_index_.Erase(
-      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view()), slot);
+  cl_index_.Erase(rec.cl_hash, slot);
   rec.indexed = false;
 }
 
@@ -699,10 +707,13 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (ins->status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed);
   }
-  // One index lookup serves the duplicate check and the takeover below.
-  const std::uint32_t same_cl = c.cl_ord_id.empty()
-                                    ? ClientOrderIndex::kNotFound
-                                    : FindByClOrdId(broker, c.cl_ord_id);
+  // One hash and one index lookup serve the duplicate check, the takeover
+  // and the insertion below.
+  const std::uint64_t cl_hash =
+      c.cl_ord_id.empty() ? 0 : ClientOrderIndex::Hash(broker, c.cl_ord_id.view());
+  const std::uint32_t same_cl =
+      c.cl_ord_id.empty() ? ClientOrderIndex::kNotFound
+                          : FindByClOrdId(broker, c.cl_ord_id, cl_hash);
   if (same_cl != ClientOrderIndex::kNotFound && records_[same_cl].live) {
     return reject(RejectReason::kDuplicateClientOrderId);
   }
@@ -755,7 +766,8 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   record_map_.Insert(v.order_id.value(), slot);
   if (same_cl != ClientOrderIndex::kNotFound) UnindexClOrdId(same_cl);
   if (!v.cl_ord_id.empty()) {
-    cl_index_.Insert(ClientOrderIndex::Hash(broker, v.cl_ord_id.view()), slot);
+    cl_index_.Insert(cl_hash, slot);
+    rec.cl_hash = cl_hash;
     rec.indexed = true;
   }
   Bind(rec);
