@@ -226,9 +226,6 @@ class Engine::Impl {
     bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
     std::uint32_t slot = 0;  // own position in records_
     std::uint32_t next_free = IdMap::kNotFound;
-    // ClientOrderIndex::Hash of (broker, ClOrdID), set while `indexed`, so
-    // that taking the key out again does not hash the text a second time.
-    std::uint64_t cl_hash = 0;
     // With risk checks, the order's account and position (std::map nodes
     // never move), bound while the order is live.
     Account* acc = nullptr;
@@ -489,13 +486,13 @@ void Engine::Impl::IndexClOrdId(std::uint32_t slot) {
       FindByClOrdId(rec.view.broker, rec.view.cl_ord_id, h);
   if (previous != ClientOrderIndex::kNotFound) UnindexClOrdId(previous);
   cl_index_.Insert(h, slot);
-  rec.cl_hash = h;
   rec.indexed = true;
 }
 
 void Engine::Impl::UnindexClOrdId(std::uint32_t slot) {
   Record& rec = records_[slot];
-  cl_index_.Erase(rec.cl_hash, slot);
+  cl_index_.Erase(
+      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view()), slot);
   rec.indexed = false;
 }
 
@@ -767,7 +764,6 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (same_cl != ClientOrderIndex::kNotFound) UnindexClOrdId(same_cl);
   if (!v.cl_ord_id.empty()) {
     cl_index_.Insert(cl_hash, slot);
-    rec.cl_hash = cl_hash;
     rec.indexed = true;
   }
   Bind(rec);
