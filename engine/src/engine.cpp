@@ -154,7 +154,9 @@ class ChunkedVector {
   void reserve(std::size_t n) { chunks_.reserve((n + kChunk - 1) / kChunk); }
   T& emplace_back() {
     if (size_ == chunks_.size() * kChunk) {
-      chunks_.push_back(std::make_unique<T[]>(kChunk));
+      // Default-initialised: T's own initialisers run once, without the
+      // zero-fill that value-initialisation would add before them.
+      chunks_.push_back(std::make_unique_for_overwrite<T[]>(kChunk));
     }
     return (*this)[size_++];
   }
