@@ -154,7 +154,9 @@ class ChunkedVector {
   void reserve(std::size_t n) { chunks_.reserve((n + kChunk - 1) / kChunk); }
   T& emplace_back() {
     if (size_ == chunks_.size() * kChunk) {
-      chunks_.push_back(std::make_unique<T[]>(kChunk));
+      // Default-initialised: T's own initialisers run once, without the
+      // zero-fill that value-initialisation would add before them.
+      chunks_.push_back(std::make_unique_for_overwrite<T[]>(kChunk));
     }
     return (*this)[size_++];
   }
@@ -289,7 +291,11 @@ class Engine::Impl {
   }
 
   std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl) const {
-    const std::uint64_t h = ClientOrderIndex::Hash(broker, cl.view());
+    return FindByClOrdId(broker, cl, ClientOrderIndex::Hash(broker, cl.view()));
+  }
+  // The same with the key's hash already computed.
+  std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl,
+                              std::uint64_t h) const {
     return cl_index_.Find(h, [&](std::uint32_t slot) {
       const OrderView& v = records_[slot].view;
       return v.broker == broker && v.cl_ord_id == cl;
@@ -476,11 +482,12 @@ void Engine::Impl::FreeRecord(std::uint32_t slot) {
 void Engine::Impl::IndexClOrdId(std::uint32_t slot) {
   Record& rec = records_[slot];
   if (rec.view.cl_ord_id.empty()) return;
+  const std::uint64_t h =
+      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view());
   const std::uint32_t previous =
-      FindByClOrdId(rec.view.broker, rec.view.cl_ord_id);
+      FindByClOrdId(rec.view.broker, rec.view.cl_ord_id, h);
   if (previous != ClientOrderIndex::kNotFound) UnindexClOrdId(previous);
-  cl_index_.Insert(
-      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view()), slot);
+  cl_index_.Insert(h, slot);
   rec.indexed = true;
 }
 
@@ -699,10 +706,13 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (ins->status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed);
   }
-  // One index lookup serves the duplicate check and the takeover below.
-  const std::uint32_t same_cl = c.cl_ord_id.empty()
-                                    ? ClientOrderIndex::kNotFound
-                                    : FindByClOrdId(broker, c.cl_ord_id);
+  // One hash and one index lookup serve the duplicate check, the takeover
+  // and the insertion below.
+  const std::uint64_t cl_hash =
+      c.cl_ord_id.empty() ? 0 : ClientOrderIndex::Hash(broker, c.cl_ord_id.view());
+  const std::uint32_t same_cl =
+      c.cl_ord_id.empty() ? ClientOrderIndex::kNotFound
+                          : FindByClOrdId(broker, c.cl_ord_id, cl_hash);
   if (same_cl != ClientOrderIndex::kNotFound && records_[same_cl].live) {
     return reject(RejectReason::kDuplicateClientOrderId);
   }
@@ -755,7 +765,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   record_map_.Insert(v.order_id.value(), slot);
   if (same_cl != ClientOrderIndex::kNotFound) UnindexClOrdId(same_cl);
   if (!v.cl_ord_id.empty()) {
-    cl_index_.Insert(ClientOrderIndex::Hash(broker, v.cl_ord_id.view()), slot);
+    cl_index_.Insert(cl_hash, slot);
     rec.indexed = true;
   }
   Bind(rec);

@@ -238,6 +238,36 @@ TEST_CASE("Cancel by ClOrdID or order id; rejects say why", "[engine]") {
   CHECK(h.engine().CashOf(AccountId{10}).reserved == Cash{0});
 }
 
+TEST_CASE("A ClOrdID freed by a replace or a done order can be used again",
+          "[engine]") {
+  Harness h(TestState(), NoMarketData());
+  h.Run("place cl=A acct=10 side=buy px=100 qty=5");
+  Expect(h.Run("replace cl=A2 orig=A acct=10 side=buy px=100 qty=4"),
+         {"replaced id=1 cl=A2 orig=A kept=1"});
+  // A no longer addresses order 1, so a new order may take it.
+  Expect(h.Run("place cl=A acct=10 side=buy px=99 qty=5"),
+         {"accepted id=2 cl=A"});
+  Expect(h.Run("cancel cl=C1 orig=A2 acct=10 side=buy"),
+         {"canceled id=1 cl=A2 cancel_cl=C1"});
+  // A2 belongs to a done order: a new order takes the key over, and the
+  // ClOrdID then addresses the new order.
+  Expect(h.Run("place cl=A2 acct=10 side=buy px=98 qty=5"),
+         {"accepted id=3 cl=A2"});
+  Expect(h.Run("cancel cl=C2 orig=A2 acct=10 side=buy"),
+         {"canceled id=3 cl=A2 cancel_cl=C2"});
+  Expect(h.Run("cancel cl=C3 orig=A acct=10 side=buy"),
+         {"canceled id=2 cl=A cancel_cl=C3"});
+  CHECK(h.engine().CheckInvariants().ok());
+  // Expiry forgets the done orders and their keys.
+  h.Run("expire");
+  CHECK(h.engine().CheckInvariants().ok());
+  Expect(h.Run("cancel cl=C4 orig=A2 acct=10 side=buy"),
+         {"cancel_rejected reason=unknown_order known=0"});
+  Expect(h.Run("place cl=A2 acct=10 side=buy px=98 qty=5"),
+         {"accepted id=4 cl=A2"});
+  CHECK(h.engine().CheckInvariants().ok());
+}
+
 // ---- Replace ----------------------------------------------------------------
 
 TEST_CASE(

@@ -1,3 +1,4 @@
+#include <algorithm>
 #include <charconv>
 #include <string>
 #include <unordered_map>
@@ -29,8 +30,15 @@ Result<ReplayReport> internal::ReplayEngine(const Stream& stream,
   const SyntheticAccounts accounts;
   const std::vector<engine::Command> commands =
       StreamToCommands(stream, accounts);
-  Result<EngineRun> run =
-      ReplayCommands(MakeReplayAccountState(accounts), commands, options);
+  // The engine keeps every order of the day (done ones stay queryable until
+  // ExpireDayOrders), so a stream is one day: reserve for all its orders, as
+  // EngineOptions::expected_orders asks, rather than only the live peak.
+  ReplayOptions engine_options = options;
+  engine_options.expected_orders =
+      std::max<std::size_t>(options.expected_orders,
+                            static_cast<std::size_t>(stream.orders_added));
+  Result<EngineRun> run = ReplayCommands(MakeReplayAccountState(accounts),
+                                         commands, engine_options);
   if (!run.ok()) {
     return run.status();
   }
