@@ -278,6 +278,10 @@ class Server::Impl : public FIX::Application {
   std::atomic<std::uint64_t> writer_applied_{0};
   std::thread writer_;
   std::atomic<bool> stop_writer_{false};
+  // Set by the registry writer when a settlement batch was still refused at
+  // stop: the engine is then ahead of the registry, so Stop() keeps the old
+  // snapshot and the journal after it for the next start to settle from.
+  std::atomic<bool> unsettled_{false};
 
   std::atomic<bool> stop_senders_{false};
   std::atomic<bool> stop_aux_{false};
@@ -1227,12 +1231,24 @@ void Server::Impl::WriterLoop() {
       continue;
     }
     for (auto& [key, r] : reservations) merged.reservations.push_back(r);
-    Status applied = registry_->ApplyServerBatch(merged);
-    if (!applied.ok()) {
+    // Batches settle strictly in journal order: a refused batch is retried
+    // and nothing after it is applied, because a later batch would record a
+    // journal position past trades the registry has not seen. If it is still
+    // refused when the server stops, no snapshot is written, so the next
+    // start replays the journal and settles those trades then.
+    Status applied =
+        unsettled_ ? Status::Ok() : registry_->ApplyServerBatch(merged);
+    while (!applied.ok()) {
       spdlog::error(
-          "settlement of {} trades up to seq {} failed: {} (the next start "
-          "settles them from the journal)",
+          "settlement of {} trades up to seq {} refused: {} (retrying; "
+          "nothing later settles until it succeeds)",
           merged.trades.size(), merged.journal_position, applied.message());
+      if (stop_writer_) {
+        unsettled_ = true;
+        break;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(200));
+      applied = registry_->ApplyServerBatch(merged);
     }
     writer_applied_.fetch_add(count);
   }
@@ -1381,7 +1397,12 @@ Status Server::Impl::Stop() {
     while (slot->queue.pop(out)) delete out;
   }
   Status result = Status::Ok();
-  if (engine_ && journal_ && !failed_) {
+  if (unsettled_) {
+    spdlog::error(
+        "stopped with trades the registry refused to settle: the snapshot "
+        "is not renewed; the next start settles them from the journal");
+  }
+  if (engine_ && journal_ && !failed_ && !unsettled_) {
     SnapshotFile snapshot;
     snapshot.seq = last_seq_;
     snapshot.last_time_ns = last_time_ns_;
