@@ -709,7 +709,8 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   // One hash and one index lookup serve the duplicate check, the takeover
   // and the insertion below.
   const std::uint64_t cl_hash =
-      c.cl_ord_id.empty() ? 0 : ClientOrderIndex::Hash(broker, c.cl_ord_id.view());
+      c.cl_ord_id.empty() ? 0
+                          : ClientOrderIndex::Hash(broker, c.cl_ord_id.view());
   const std::uint32_t same_cl =
       c.cl_ord_id.empty() ? ClientOrderIndex::kNotFound
                           : FindByClOrdId(broker, c.cl_ord_id, cl_hash);

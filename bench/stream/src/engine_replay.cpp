@@ -34,9 +34,8 @@ Result<ReplayReport> internal::ReplayEngine(const Stream& stream,
   // ExpireDayOrders), so a stream is one day: reserve for all its orders, as
   // EngineOptions::expected_orders asks, rather than only the live peak.
   ReplayOptions engine_options = options;
-  engine_options.expected_orders =
-      std::max<std::size_t>(options.expected_orders,
-                            static_cast<std::size_t>(stream.orders_added));
+  engine_options.expected_orders = std::max<std::size_t>(
+      options.expected_orders, static_cast<std::size_t>(stream.orders_added));
   Result<EngineRun> run = ReplayCommands(MakeReplayAccountState(accounts),
                                          commands, engine_options);
   if (!run.ok()) {
