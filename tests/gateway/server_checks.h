@@ -87,6 +87,7 @@ class AckLedger {
     const std::string type = Get(m, 150);
     std::lock_guard<std::mutex> guard(mu_);
     if (type == "0" || type == "F") acked_.insert(Get(m, 11));
+    if (type == "4") canceled_.insert(Get(m, 41));
     if (type == "F" && Get(m, 54) == "1") {
       auto price = fixclient::ParsePrice(Get(m, 31));
       // A resend after a reconnect repeats the ExecID: counted once.
@@ -108,6 +109,11 @@ class AckLedger {
     std::lock_guard<std::mutex> guard(mu_);
     return buyer_fills_;
   }
+  // True once a Canceled report for the order (OrigClOrdID) arrived.
+  [[nodiscard]] bool WasCanceled(const std::string& id) const {
+    std::lock_guard<std::mutex> guard(mu_);
+    return canceled_.count(id) != 0;
+  }
   [[nodiscard]] std::size_t AckedCount() const {
     std::lock_guard<std::mutex> guard(mu_);
     return acked_.size();
@@ -117,6 +123,7 @@ class AckLedger {
   mutable std::mutex mu_;
   std::map<std::string, Order> sent_;
   std::set<std::string> acked_;
+  std::set<std::string> canceled_;
   std::set<std::string> exec_ids_;
   std::multiset<Fill> buyer_fills_;
 };
