@@ -4,7 +4,6 @@
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
 #include <quickfix/FileLog.h>
-#include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
@@ -47,6 +46,7 @@
 #include "carbonex/gateway/name_tables.h"
 #include "carbonex/ledger/control.h"
 #include "carbonex/ledger/registry.h"
+#include "fix_store.h"
 #include "logon_security.h"
 #include "snapshot_file.h"
 
@@ -353,7 +353,7 @@ class Server::Impl : public FIX::Application {
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stopped_{false};
   std::unique_ptr<FIX::SessionSettings> settings_;
-  std::unique_ptr<FIX::FileStoreFactory> store_factory_;
+  std::unique_ptr<MappedStoreFactory> store_factory_;
   std::unique_ptr<RedactingLogFactory> log_factory_;
   std::unique_ptr<FIX::Acceptor> acceptor_;
 };
@@ -591,7 +591,6 @@ Status Server::Impl::StartAcceptor() {
       << "ResetOnLogon=N\nResetOnLogout=N\nResetOnDisconnect=N\n"
       << "PersistMessages=Y\n"
       << "LogonTimeout=" << options_.config.logon_timeout_seconds << "\n"
-      << "FileStorePath=" << Path("fix-store") << "\n"
       << "FileLogPath=" << Path("fix-log") << "\n";
   const ServerConfig& config = options_.config;
   const bool tls = !config.tls_certificate.empty();
@@ -630,7 +629,7 @@ Status Server::Impl::StartAcceptor() {
   try {
     std::istringstream in(cfg.str());
     settings_ = std::make_unique<FIX::SessionSettings>(in);
-    store_factory_ = std::make_unique<FIX::FileStoreFactory>(*settings_);
+    store_factory_ = std::make_unique<MappedStoreFactory>(Path("fix-store"));
     if (options_.config.fix_log) {
       log_factory_ = std::make_unique<RedactingLogFactory>(*settings_);
     }
