@@ -610,8 +610,9 @@ Status Server::Impl::StartAcceptor() {
           << "CertificateVerifyLevel=1\n";  // a client certificate required
     }
   }
-  // QuickFIX creates its store and log files with the process umask:
-  // their directories are owner-only, so the files are unreachable by others.
+  // QuickFIX creates its log files with the process umask (carbonex-server
+  // sets 077); the directories are owner-only as well, also when they were
+  // made by an older version or under another umask.
   for (const char* name : {"fix-store", "fix-log"}) {
     const std::string dir = Path(name);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
