@@ -299,7 +299,7 @@ class Server::Impl : public FIX::Application {
   // Logon security (session threads; the audit thread flushes the records).
   LogonThrottle throttle_;
   LogonRecorder logon_records_;
-  // crypto_pwhash verification takes 64 MiB and tens of milliseconds: at
+  // crypto_pwhash verification takes 64 MiB and up to a second of CPU: at
   // most this many run at once, whatever the number of connections.
   std::counting_semaphore<64> verify_slots_{2};
   // Key of the in-memory digest of each session's last verified password.
