@@ -1742,9 +1742,9 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
   }
   const std::uint32_t n_orders = r.U32();
   if (!r.ok()) return corrupt("truncated");
-  // Every order takes at least 73 bytes: reject absurd counts before
-  // allocating for them.
-  if (n_orders > r.remaining() / 73) return corrupt("bad order count");
+  // Every order takes 67 bytes plus its ClOrdID (which may be empty):
+  // reject absurd counts before allocating for them.
+  if (n_orders > r.remaining() / 67) return corrupt("bad order count");
   // (broker, ClOrdID) keys flagged as indexed: at most one order each.
   std::set<std::pair<std::uint32_t, std::string>> keys;
   std::uint64_t previous_id = 0;
