@@ -199,22 +199,6 @@ void PrintWriteResult(const Globals& g, const json& result) {
   }
 }
 
-json HoldingsJson(const ledger::AccountHoldings& h) {
-  json units = json::array();
-  for (const auto& u : h.units) {
-    units.push_back({{"symbol", u.symbol},
-                     {"held", u.held.value()},
-                     {"reserved", u.reserved.value()},
-                     {"free", u.Free().value()}});
-  }
-  return {{"account", h.name},
-          {"units", units},
-          {"cash",
-           {{"held_tiyn", h.cash_held.value()},
-            {"reserved_tiyn", h.cash_reserved.value()},
-            {"free_tiyn", h.CashFree().value()}}}};
-}
-
 std::string StatusName(ledger::ComplianceStatus s) {
   switch (s) {
     case ledger::ComplianceStatus::kCompliant:
@@ -534,7 +518,7 @@ int main(int argc, char** argv) {
       Check(h.status());
       json accounts = json::array();
       for (const auto& a : *h) {
-        accounts.push_back(HoldingsJson(a));
+        accounts.push_back(json::parse(ledger::HoldingsJsonText(a)));
       }
       if (g.json) {
         std::cout << json{{"accounts", accounts}}.dump(2) << '\n';
