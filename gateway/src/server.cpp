@@ -1,5 +1,6 @@
 #include "carbonex/gateway/server.h"
 
+#include <netinet/in.h>
 #include <poll.h>
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
@@ -12,6 +13,7 @@
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <array>
@@ -65,6 +67,50 @@ std::int64_t LastScheduledClose(std::int64_t now_ns, int close_minute) {
   std::int64_t close =
       midnight + static_cast<std::int64_t>(close_minute) * 60'000'000'000;
   return close <= now_ns ? close : close - kDay;
+}
+
+// Sets SO_SNDTIMEO on the acceptor's listening socket for `port`; accepted
+// connections inherit it (Linux copies socket options on accept), so a
+// send to a broker that does not read fails after `seconds` instead of
+// blocking its session forever. QuickFIX does not expose its sockets: the
+// listener is found among the process's descriptors.
+Status SetListenerSendTimeout(std::uint16_t port, int seconds) {
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator("/proc/self/fd", ec)) {
+    int fd = -1;
+    try {
+      fd = std::stoi(entry.path().filename().string());
+    } catch (const std::exception&) {
+      continue;
+    }
+    int listening = 0;
+    socklen_t len = sizeof listening;
+    if (::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) != 0 ||
+        listening == 0) {
+      continue;
+    }
+    sockaddr_storage addr{};
+    socklen_t addr_len = sizeof addr;
+    if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &addr_len) != 0) {
+      continue;
+    }
+    std::uint16_t bound = 0;
+    if (addr.ss_family == AF_INET) {
+      bound = ntohs(reinterpret_cast<sockaddr_in*>(&addr)->sin_port);
+    } else if (addr.ss_family == AF_INET6) {
+      bound = ntohs(reinterpret_cast<sockaddr_in6*>(&addr)->sin6_port);
+    }
+    if (bound != port) continue;
+    timeval timeout{};
+    timeout.tv_sec = seconds;
+    if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) !=
+        0) {
+      return Status::IoError("setting the FIX send timeout failed");
+    }
+    return Status::Ok();
+  }
+  return Status::NotFound("the FIX listening socket was not found");
 }
 
 class CollectingSink : public engine::EventSink {
@@ -154,6 +200,16 @@ struct SessionSlot {
   // Logon: a digest of the last password verified against the registry.
   std::mutex auth_mu;
   std::optional<std::array<unsigned char, 32>> verified;
+  // Counted against max_sessions (guarded by Impl::sessions_mu_): set when
+  // its Logon is accepted, cleared at logout.
+  bool admitted = false;
+  // Message rate: messages in the current one-second window (rate_mu).
+  std::mutex rate_mu;
+  std::int64_t rate_window_ns = 0;
+  std::uint32_t rate_count = 0;
+  // Over the rate: rejected once, logged out; nothing more it sends is
+  // processed until its next Logon.
+  std::atomic<bool> throttled{false};
 };
 
 // What the sequencer dispatches after a commit, in sequence order.
@@ -201,6 +257,14 @@ class Server::Impl : public FIX::Application {
       FIX::UnsupportedMessageType) override;
   void HandleLogon(const FIX::Message& message, const FIX::SessionID& id);
   void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
+  // Counts the session against max_sessions; throws RejectLogon when full.
+  void Admit(SessionSlot* slot);
+  // Counts one message against max_messages_per_second. false: the message
+  // must not be processed (the session is over the rate: the first such
+  // message is answered with BusinessMessageReject and the session is
+  // logged out).
+  bool WithinRate(SessionSlot* slot, const FIX::Message& message,
+                  const FIX::SessionID& id);
 
  private:
   std::string Path(const std::string& name) const {
@@ -232,7 +296,9 @@ class Server::Impl : public FIX::Application {
   void Enqueue(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
   void PushRegistryBatch();
-  void FlushRegistryWriter();
+  // Waits until the registry writer has applied every batch pushed; false
+  // (at once) while settlement is stalled.
+  bool FlushRegistryWriter();
   void Fail(const Status& status);
 
   // Other threads.
@@ -282,6 +348,11 @@ class Server::Impl : public FIX::Application {
   // stop: the engine is then ahead of the registry, so Stop() keeps the old
   // snapshot and the journal after it for the next start to settle from.
   std::atomic<bool> unsettled_{false};
+  // Set by the registry writer while a settlement batch is refused (e.g. the
+  // LMDB map is full): new orders and replaces are refused meanwhile.
+  std::atomic<bool> settlement_stalled_{false};
+  std::mutex sessions_mu_;
+  std::size_t admitted_sessions_ = 0;  // sessions_mu_
 
   std::atomic<bool> stop_senders_{false};
   std::atomic<bool> stop_aux_{false};
@@ -325,6 +396,13 @@ Status Server::Impl::Recover() {
   engine::EngineOptions engine_options;
   engine_options.emit_market_data = options_.config.market_data;
   engine_options.expected_orders = std::size_t{1} << 18;
+  engine_options.max_open_orders_per_account =
+      options_.config.max_open_orders_per_account;
+  engine_options.max_open_orders_per_broker =
+      options_.config.max_open_orders_per_broker;
+  // The journal after a snapshot is replayed with the limits of the run that
+  // wrote it; the configured ones apply from the fresh snapshot on.
+  engine::EngineOptions configured_options = engine_options;
 
   const std::string snapshot_path = Path("engine.snapshot");
   const std::string journal_dir = Path("journal");
@@ -338,6 +416,8 @@ Status Server::Impl::Recover() {
   std::uint64_t snapshot_seq = 0;
   if (snapshot->has_value()) {
     SnapshotFile& s = **snapshot;
+    engine_options.max_open_orders_per_account = s.max_open_orders_per_account;
+    engine_options.max_open_orders_per_broker = s.max_open_orders_per_broker;
     Result<std::unique_ptr<engine::Engine>> loaded =
         engine::Engine::LoadSnapshot(engine_options, s.engine, &sink_);
     if (!loaded.ok()) return loaded.status();
@@ -495,8 +575,30 @@ Status Server::Impl::Recover() {
   fresh.state_hash = engine_->StateHash();
   fresh.known = known_;
   fresh.engine = engine_->SaveSnapshot();
+  fresh.max_open_orders_per_account =
+      configured_options.max_open_orders_per_account;
+  fresh.max_open_orders_per_broker =
+      configured_options.max_open_orders_per_broker;
   Status written = WriteSnapshotFile(snapshot_path, fresh);
   if (!written.ok()) return written;
+  if (engine_options.max_open_orders_per_account !=
+          configured_options.max_open_orders_per_account ||
+      engine_options.max_open_orders_per_broker !=
+          configured_options.max_open_orders_per_broker) {
+    Result<std::unique_ptr<engine::Engine>> reloaded =
+        engine::Engine::LoadSnapshot(configured_options, fresh.engine, &sink_);
+    if (!reloaded.ok()) return reloaded.status();
+    engine_ = std::move(*reloaded);
+    if (engine_->StateHash() != fresh.state_hash) {
+      return Status::Internal(
+          "engine reloaded with the configured open-order limits has a "
+          "different state hash");
+    }
+    spdlog::info(
+        "open-order limits now {} per account, {} per broker (0: none)",
+        configured_options.max_open_orders_per_account,
+        configured_options.max_open_orders_per_broker);
+  }
   Status removed =
       RemoveJournalSegmentsBefore(journal_dir, SequenceNumber(last_seq_ + 1));
   if (!removed.ok()) spdlog::warn("journal cleanup: {}", removed.message());
@@ -553,6 +655,12 @@ Status Server::Impl::StartAcceptor() {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
   }
+  Status timeout = SetListenerSendTimeout(options_.config.fix_port,
+                                          options_.config.send_timeout_seconds);
+  if (!timeout.ok()) {
+    spdlog::warn("{}: a broker that stops reading can block its session",
+                 timeout.message());
+  }
   return Status::Ok();
 }
 
@@ -565,6 +673,7 @@ Status Server::Impl::Start() {
   ledger::RegistryOptions registry_options;
   registry_options.path = options_.db_dir;
   registry_options.durable = options_.config.sync_mode == SyncMode::kDurable;
+  registry_options.map_size = options_.config.registry_map_size_mib << 20;
   Result<std::unique_ptr<ledger::Registry>> registry =
       ledger::Registry::Open(registry_options);
   if (!registry.ok()) return registry.status();
@@ -608,6 +717,12 @@ Status Server::Impl::Start() {
 void Server::Impl::onLogon(const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
+  {
+    std::lock_guard<std::mutex> guard(slot->rate_mu);
+    slot->rate_window_ns = 0;
+    slot->rate_count = 0;
+  }
+  slot->throttled = false;
   slot->logged_on = true;
   spdlog::info("session {} logged on", slot->comp_id);
 }
@@ -616,7 +731,20 @@ void Server::Impl::onLogout(const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
   bool was_on = slot->logged_on.exchange(false);
+  {
+    std::lock_guard<std::mutex> guard(sessions_mu_);
+    if (slot->admitted) {
+      slot->admitted = false;
+      --admitted_sessions_;
+    }
+  }
   spdlog::info("session {} logged out", slot->comp_id);
+  if (slot->throttled.load()) {
+    // Logged out for its message rate: its next Logon is welcome.
+    if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+      session->logon();
+    }
+  }
   auto down = new Inbound;
   down->kind = Inbound::Kind::kSessionDown;
   down->broker = slot->broker;
@@ -643,6 +771,13 @@ void Server::Impl::fromAdmin(
                                     FIX::IncorrectTagValue, FIX::RejectLogon) {
   try {
     HandleLogon(message, id);
+    SessionSlot* slot = SlotFor(id);
+    const std::string& type = message.getHeader().getField(35);
+    if (slot != nullptr && type == "A") {
+      Admit(slot);
+    } else if (slot != nullptr && type != "5") {
+      (void)WithinRate(slot, message, id);
+    }
   } catch (const FIX::RejectLogon&) {
     throw;
   } catch (const FIX::FieldNotFound&) {
@@ -717,6 +852,7 @@ void Server::Impl::HandleApp(const FIX::Message& message,
                              const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
+  if (!WithinRate(slot, message, id)) return;
   const std::string& type = message.getHeader().getField(35);
   std::shared_ptr<const NameTables> tables = tables_.load();
   Timestamp now(NowNs());
@@ -726,6 +862,17 @@ void Server::Impl::HandleApp(const FIX::Message& message,
     } catch (const FIX::SessionNotFound&) {
     }
   };
+  if ((type == "D" || type == "G") && settlement_stalled_.load()) {
+    // Nothing new may trade while the registry cannot record trades;
+    // cancels, status requests and mass cancels still work.
+    FIX::Message refusal = RefusalFor(
+        message,
+        "settlement stalled: the registry cannot record trades; new orders "
+        "and replaces are refused",
+        exec_ids_, now);
+    send(refusal);
+    return;
+  }
   Translation t;
   if (type == "D") {
     t = TranslateNewOrder(message, *tables, exec_ids_, now);
@@ -769,6 +916,60 @@ void Server::Impl::HandleApp(const FIX::Message& message,
   item->broker = slot->broker;
   item->body = *t.command;
   Push(item);
+}
+
+void Server::Impl::Admit(SessionSlot* slot) {
+  std::lock_guard<std::mutex> guard(sessions_mu_);
+  if (slot->admitted) return;
+  if (admitted_sessions_ >= options_.config.max_sessions) {
+    spdlog::warn("logon of {} refused: {} sessions logged on (max_sessions)",
+                 slot->comp_id, admitted_sessions_);
+    throw FIX::RejectLogon("maximum number of sessions reached (" +
+                           std::to_string(options_.config.max_sessions) + ")");
+  }
+  slot->admitted = true;
+  ++admitted_sessions_;
+}
+
+bool Server::Impl::WithinRate(SessionSlot* slot, const FIX::Message& message,
+                              const FIX::SessionID& id) {
+  if (slot->throttled.load()) return false;
+  const std::uint32_t limit = options_.config.max_messages_per_second;
+  if (limit == 0) return true;
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  {
+    std::lock_guard<std::mutex> guard(slot->rate_mu);
+    if (now - slot->rate_window_ns >= 1'000'000'000) {
+      slot->rate_window_ns = now;
+      slot->rate_count = 0;
+    }
+    if (++slot->rate_count <= limit) return true;
+  }
+  if (slot->throttled.exchange(true)) return false;
+  spdlog::warn(
+      "session {}: more than {} messages in one second "
+      "(max_messages_per_second); rejecting and logging it out",
+      slot->comp_id, limit);
+  FIX::Message reject;
+  reject.getHeader().setField(35, "j");
+  const FIX::Header& header = message.getHeader();
+  if (header.isSetField(34)) reject.setField(45, header.getField(34));
+  reject.setField(372, header.getField(35));
+  if (message.isSetField(11)) reject.setField(379, message.getField(11));
+  reject.setField(380, "0");
+  reject.setField(58, "message rate over " + std::to_string(limit) +
+                          " per second: logging out");
+  try {
+    FIX::Session::sendToTarget(reject, id);
+  } catch (const FIX::SessionNotFound&) {
+  }
+  if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+    session->logout("message rate over limit");
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -1116,19 +1317,31 @@ void Server::Impl::PushRegistryBatch() {
   }
 }
 
-void Server::Impl::FlushRegistryWriter() {
+bool Server::Impl::FlushRegistryWriter() {
   PushRegistryBatch();
   while (writer_applied_.load() < writer_pushed_.load()) {
+    if (settlement_stalled_.load()) return false;
     while (!writer_backlog_.empty() &&
            writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
     }
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
+  return true;
 }
 
 void Server::Impl::RunOperator(Inbound* item) {
-  FlushRegistryWriter();
+  if (!FlushRegistryWriter()) {
+    // The registry is behind the engine: a write now could contradict
+    // trades it has not recorded.
+    if (item->reply) {
+      item->reply->set_value(ledger::ControlErrorResponse(
+          "settlement stalled: the registry cannot record trades; operator "
+          "writes are refused until it can (see the server log)"));
+    }
+    item->reply.reset();
+    return;
+  }
   std::string response = ledger::ExecuteControlRequest(*registry_, item->line);
   bool ok = false;
   try {
@@ -1199,7 +1412,18 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
     delete out;
     if (!message) continue;
     try {
-      FIX::Session::sendToTarget(*message, slot->session_id);
+      FIX::Session* session = FIX::Session::lookupSession(slot->session_id);
+      if (session == nullptr) continue;
+      // A send fails while logged on when the socket stayed full for
+      // send_timeout_seconds: the broker is not reading. The message is in
+      // the session's store (resent after its next logon).
+      if (!session->send(*message) && session->isLoggedOn()) {
+        spdlog::warn(
+            "session {}: send blocked for {} s (the broker is not reading); "
+            "disconnecting it",
+            slot->comp_id, options_.config.send_timeout_seconds);
+        session->disconnect();
+      }
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
@@ -1238,6 +1462,12 @@ void Server::Impl::WriterLoop() {
     // start replays the journal and settles those trades then.
     Status applied =
         unsettled_ ? Status::Ok() : registry_->ApplyServerBatch(merged);
+    if (!applied.ok() && !settlement_stalled_.exchange(true)) {
+      spdlog::error(
+          "settlement stalled: {}; new orders and replaces are refused until "
+          "it succeeds",
+          applied.message());
+    }
     while (!applied.ok()) {
       spdlog::error(
           "settlement of {} trades up to seq {} refused: {} (retrying; "
@@ -1249,6 +1479,9 @@ void Server::Impl::WriterLoop() {
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       applied = registry_->ApplyServerBatch(merged);
+    }
+    if (applied.ok() && !unsettled_ && settlement_stalled_.exchange(false)) {
+      spdlog::info("settlement resumed: new orders are accepted again");
     }
     writer_applied_.fetch_add(count);
   }
@@ -1410,6 +1643,10 @@ Status Server::Impl::Stop() {
     snapshot.state_hash = engine_->StateHash();
     snapshot.known = known_;
     snapshot.engine = engine_->SaveSnapshot();
+    snapshot.max_open_orders_per_account =
+        options_.config.max_open_orders_per_account;
+    snapshot.max_open_orders_per_broker =
+        options_.config.max_open_orders_per_broker;
     published_hash_ = snapshot.state_hash;
     result = WriteSnapshotFile(Path("engine.snapshot"), snapshot);
     spdlog::info("stopped: seq {} state hash {:016x}", last_seq_,
