@@ -1455,9 +1455,9 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
   }
   const std::uint32_t n_orders = r.U32();
   if (!r.ok()) return corrupt("truncated");
-  // Every order takes at least 73 bytes: reject absurd counts before
-  // allocating for them.
-  if (n_orders > r.remaining() / 73) return corrupt("bad order count");
+  // Every order takes at least 67 bytes (with an empty ClOrdID): reject
+  // absurd counts before allocating for them.
+  if (n_orders > r.remaining() / 67) return corrupt("bad order count");
   for (std::uint32_t i = 0; i < n_orders && r.ok(); ++i) {
     const std::uint32_t slot = AllocRecord();
     Record& rec = records_[slot];

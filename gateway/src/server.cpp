@@ -5,14 +5,20 @@
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
 #include <quickfix/FileLog.h>
-#include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
+// QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
+// libquickfix is built with OpenSSL.
+#ifndef HAVE_SSL
+#define HAVE_SSL 1
+#endif
+#include <quickfix/ThreadedSSLSocketAcceptor.h>
 #include <signal.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <sys/time.h>
 #include <unistd.h>
 
@@ -20,7 +26,9 @@
 #include <atomic>
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -28,6 +36,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <semaphore>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -39,6 +48,8 @@
 #include "carbonex/gateway/name_tables.h"
 #include "carbonex/ledger/control.h"
 #include "carbonex/ledger/registry.h"
+#include "fix_store.h"
+#include "logon_security.h"
 #include "snapshot_file.h"
 
 // QuickFIX's Application interface uses dynamic exception specifications,
@@ -111,6 +122,24 @@ Status SetListenerSendTimeout(std::uint16_t port, int seconds) {
     return Status::Ok();
   }
   return Status::NotFound("the FIX listening socket was not found");
+}
+
+// BusinessMessageReject (j), BusinessRejectReason(380) 4 "application not
+// available": the answer to a new order or a replace while the exchange is
+// halted because the registry refuses settlement.
+FIX::Message ApplicationUnavailable(const FIX::Message& request,
+                                    const std::string& type,
+                                    const std::string& text) {
+  FIX::Message reject;
+  reject.getHeader().setField(35, "j");
+  if (request.getHeader().isSetField(34)) {
+    reject.setField(45, request.getHeader().getField(34));
+  }
+  reject.setField(372, type);
+  if (request.isSetField(11)) reject.setField(379, request.getField(11));
+  reject.setField(380, "4");
+  reject.setField(58, text);
+  return reject;
 }
 
 class CollectingSink : public engine::EventSink {
@@ -227,6 +256,7 @@ class Server::Impl : public FIX::Application {
   explicit Impl(ServerOptions options)
       : options_(std::move(options)),
         exec_ids_(NowNs()),
+        throttle_(ThrottleOptions(options_.config)),
         inbound_(8192),
         writer_queue_(4096) {}
   ~Impl() override;
@@ -256,9 +286,12 @@ class Server::Impl : public FIX::Application {
       FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
       FIX::UnsupportedMessageType) override;
   void HandleLogon(const FIX::Message& message, const FIX::SessionID& id);
+  [[noreturn]] void RefuseLogon(const std::string& comp_id,
+                                const std::string& address,
+                                const std::string& reason, bool count_failure);
   void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
   // Counts the session against max_sessions; throws RejectLogon when full.
-  void Admit(SessionSlot* slot);
+  void Admit(SessionSlot* slot, const FIX::SessionID& id);
   // Counts one message against max_messages_per_second. false: the message
   // must not be processed (the session is over the rate: the first such
   // message is answered with BusinessMessageReject and the session is
@@ -296,8 +329,6 @@ class Server::Impl : public FIX::Application {
   void Enqueue(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
   void PushRegistryBatch();
-  // Waits until the registry writer has applied every batch pushed; false
-  // (at once) while settlement is stalled.
   bool FlushRegistryWriter();
   void Fail(const Status& status);
 
@@ -307,6 +338,17 @@ class Server::Impl : public FIX::Application {
   void ClockLoop();
   void ControlLoop();
   void ServeControlClient(int fd);
+  void AuditLoop();
+  void FlushLogonRecords();
+
+  static LogonThrottleOptions ThrottleOptions(const ServerConfig& config) {
+    LogonThrottleOptions o;
+    o.failures_per_comp_id = config.logon_failures_per_comp_id;
+    o.failures_per_address = config.logon_failures_per_address;
+    o.window = std::chrono::seconds(config.logon_failure_window_seconds);
+    o.backoff = std::chrono::seconds(config.logon_backoff_seconds);
+    return o;
+  }
 
   ServerOptions options_;
   ExecIdSource exec_ids_;
@@ -317,6 +359,18 @@ class Server::Impl : public FIX::Application {
   std::unique_ptr<engine::Engine> engine_;
   std::atomic<std::shared_ptr<const NameTables>> tables_;
   KnownEntities known_;
+
+  // Logon security (session threads; the audit thread flushes the records).
+  LogonThrottle throttle_;
+  LogonRecorder logon_records_;
+  // crypto_pwhash verification takes 64 MiB and tens of milliseconds: at
+  // most this many run at once, whatever the number of connections.
+  std::counting_semaphore<64> verify_slots_{2};
+  // Key of the in-memory digest of each session's last verified password.
+  std::array<unsigned char, crypto_generichash_KEYBYTES> digest_key_{};
+  AcceptorKind acceptor_kind_ = AcceptorKind::kThreadedSocket;
+  std::thread audit_;
+  std::atomic<bool> stop_audit_{false};
 
   // Sequencer state (sequencer thread only, or before threads start).
   std::uint64_t last_seq_ = 0;
@@ -348,11 +402,12 @@ class Server::Impl : public FIX::Application {
   // stop: the engine is then ahead of the registry, so Stop() keeps the old
   // snapshot and the journal after it for the next start to settle from.
   std::atomic<bool> unsettled_{false};
-  // Set by the registry writer while a settlement batch is refused (e.g. the
-  // LMDB map is full): new orders and replaces are refused meanwhile.
-  std::atomic<bool> settlement_stalled_{false};
   std::mutex sessions_mu_;
   std::size_t admitted_sessions_ = 0;  // sessions_mu_
+  // Set by the registry writer while a settlement batch is being refused
+  // (disk full, map full, read-only files): the gateway then refuses new
+  // orders and replaces, and operator writes, until a retry succeeds.
+  std::atomic<bool> settlement_halted_{false};
 
   std::atomic<bool> stop_senders_{false};
   std::atomic<bool> stop_aux_{false};
@@ -364,9 +419,9 @@ class Server::Impl : public FIX::Application {
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stopped_{false};
   std::unique_ptr<FIX::SessionSettings> settings_;
-  std::unique_ptr<FIX::FileStoreFactory> store_factory_;
-  std::unique_ptr<FIX::FileLogFactory> log_factory_;
-  std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor_;
+  std::unique_ptr<MappedStoreFactory> store_factory_;
+  std::unique_ptr<RedactingLogFactory> log_factory_;
+  std::unique_ptr<FIX::Acceptor> acceptor_;
 };
 
 // ---------------------------------------------------------------------------
@@ -633,17 +688,59 @@ Status Server::Impl::StartAcceptor() {
       << "ResetOnLogon=N\nResetOnLogout=N\nResetOnDisconnect=N\n"
       << "PersistMessages=Y\n"
       << "LogonTimeout=" << options_.config.logon_timeout_seconds << "\n"
-      << "FileStorePath=" << Path("fix-store") << "\n"
       << "FileLogPath=" << Path("fix-log") << "\n";
+  const ServerConfig& config = options_.config;
+  const bool tls = !config.tls_certificate.empty();
+  if (tls) {
+    for (const std::string* file :
+         {&config.tls_certificate, &config.tls_private_key, &config.tls_ca}) {
+      if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+        return Status::InvalidArgument("TLS file not readable: " + *file);
+      }
+    }
+    // TLS 1.2 and later only (OpenSSL negotiates 1.3 when both sides can).
+    cfg << "ServerCertificateFile=" << config.tls_certificate << "\n"
+        << "ServerCertificateKeyFile=" << config.tls_private_key << "\n"
+        << "SSLProtocol=-all +TLSv1_2\n";
+    if (!config.tls_ca.empty()) {
+      cfg << "CertificationAuthoritiesFile=" << config.tls_ca << "\n"
+          << "CertificateVerifyLevel=1\n";  // a client certificate required
+    }
+  }
+  // QuickFIX creates its store and log files with the process umask:
+  // their directories are owner-only, so the files are unreachable by others.
+  for (const char* name : {"fix-store", "fix-log"}) {
+    const std::string dir = Path(name);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::IoError("cannot create " + dir + ": " +
+                             std::strerror(errno));
+    }
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return Status::IoError("cannot restrict " + dir + ": " +
+                             std::strerror(errno));
+    }
+  }
   for (const BrokerEntry& broker : tables->brokers()) {
     cfg << "[SESSION]\nTargetCompID=" << broker.comp_id << "\n";
   }
   try {
     std::istringstream in(cfg.str());
     settings_ = std::make_unique<FIX::SessionSettings>(in);
-    store_factory_ = std::make_unique<FIX::FileStoreFactory>(*settings_);
+    store_factory_ = std::make_unique<MappedStoreFactory>(Path("fix-store"));
     if (options_.config.fix_log) {
-      log_factory_ = std::make_unique<FIX::FileLogFactory>(*settings_);
+      log_factory_ = std::make_unique<RedactingLogFactory>(*settings_);
+    }
+    // PeerAddressOf depends on the acceptor class: keep acceptor_kind_ in
+    // step with what is created here.
+    acceptor_kind_ =
+        tls ? AcceptorKind::kThreadedSsl : AcceptorKind::kThreadedSocket;
+    if (tls && log_factory_) {
+      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
+          *this, *store_factory_, *settings_, *log_factory_);
+    } else if (tls) {
+      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
+          *this, *store_factory_, *settings_);
+    } else if (log_factory_) {
       acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
           *this, *store_factory_, *settings_, *log_factory_);
     } else {
@@ -651,6 +748,8 @@ Status Server::Impl::StartAcceptor() {
           *this, *store_factory_, *settings_);
     }
     acceptor_->start();
+    if (tls)
+      spdlog::info("FIX over TLS: certificate {}", config.tls_certificate);
   } catch (const std::exception& e) {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
@@ -666,6 +765,7 @@ Status Server::Impl::StartAcceptor() {
 
 Status Server::Impl::Start() {
   if (sodium_init() < 0) return Status::Internal("libsodium failed to start");
+  randombytes_buf(digest_key_.data(), digest_key_.size());
   Result<std::unique_ptr<ledger::ServerLock>> lock =
       ledger::ServerLock::TryAcquire(options_.db_dir);
   if (!lock.ok()) return lock.status();
@@ -704,6 +804,7 @@ Status Server::Impl::Start() {
   control_fd_ = *control;
   control_ = std::thread([this] { ControlLoop(); });
   clock_ = std::thread([this] { ClockLoop(); });
+  audit_ = std::thread([this] { AuditLoop(); });
 
   accepting_ = true;
   Status acceptor = StartAcceptor();
@@ -724,7 +825,11 @@ void Server::Impl::onLogon(const FIX::SessionID& id) {
   }
   slot->throttled = false;
   slot->logged_on = true;
-  spdlog::info("session {} logged on", slot->comp_id);
+  std::string address = PeerAddressOf(id, acceptor_kind_);
+  logon_records_.Add(slot->comp_id, address, ledger::LogonOutcome::kAccepted,
+                     "", NowNs());
+  spdlog::info("session {} logged on from {}", slot->comp_id,
+               address.empty() ? "?" : address);
 }
 
 void Server::Impl::onLogout(const FIX::SessionID& id) {
@@ -774,7 +879,7 @@ void Server::Impl::fromAdmin(
     SessionSlot* slot = SlotFor(id);
     const std::string& type = message.getHeader().getField(35);
     if (slot != nullptr && type == "A") {
-      Admit(slot);
+      Admit(slot, id);
     } else if (slot != nullptr && type != "5") {
       (void)WithinRate(slot, message, id);
     }
@@ -788,43 +893,73 @@ void Server::Impl::fromAdmin(
   }
 }
 
+void Server::Impl::RefuseLogon(const std::string& comp_id,
+                               const std::string& address,
+                               const std::string& reason, bool count_failure) {
+  spdlog::warn("logon of {} from {} refused: {}", comp_id,
+               address.empty() ? "?" : address, reason);
+  if (count_failure) {
+    throttle_.RecordFailure(comp_id, address, std::chrono::steady_clock::now());
+  }
+  logon_records_.Add(comp_id, address, ledger::LogonOutcome::kRefused, reason,
+                     NowNs());
+  throw FIX::RejectLogon(reason);
+}
+
 void Server::Impl::HandleLogon(const FIX::Message& message,
                                const FIX::SessionID& id) {
   if (message.getHeader().getField(35) != "A") return;
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) throw FIX::RejectLogon("unknown CompID");
-  if (!accepting_) throw FIX::RejectLogon("exchange is shutting down");
   const std::string& sender = id.getTargetCompID().getValue();
+  const std::string address = PeerAddressOf(id, acceptor_kind_);
+  if (!accepting_)
+    RefuseLogon(sender, address, "exchange is shutting down", false);
+  // A CompID or address in its back-off is refused before anything about
+  // the Logon is checked, the password least of all.
+  if (std::optional<std::string> refusal = throttle_.Refusal(
+          sender, address, std::chrono::steady_clock::now())) {
+    spdlog::warn("logon of {} from {} throttled: {}", sender,
+                 address.empty() ? "?" : address, *refusal);
+    logon_records_.Add(sender, address, ledger::LogonOutcome::kThrottled,
+                       *refusal, NowNs());
+    throw FIX::RejectLogon(*refusal);
+  }
   if (!message.isSetField(553) || message.getField(553) != sender) {
-    spdlog::warn("logon of {} refused: Username(553) is not its SenderCompID",
-                 sender);
-    throw FIX::RejectLogon("Username(553) must equal SenderCompID");
+    RefuseLogon(sender, address, "Username(553) must equal SenderCompID", true);
   }
   if (!message.isSetField(554)) {
-    spdlog::warn("logon of {} refused: no Password(554)", sender);
-    throw FIX::RejectLogon("Password(554) is required");
+    RefuseLogon(sender, address, "Password(554) is required", true);
   }
   const std::string& password = message.getField(554);
+  // The digest of the last verified password (keyed with a per-process
+  // random key, so it is no offline-crackable hash) spares a reconnecting
+  // broker the slow check.
   std::array<unsigned char, 32> digest{};
   crypto_generichash(digest.data(), digest.size(),
                      reinterpret_cast<const unsigned char*>(password.data()),
-                     password.size(), nullptr, 0);
+                     password.size(), digest_key_.data(), digest_key_.size());
+  bool cached = false;
   {
     std::lock_guard<std::mutex> guard(slot->auth_mu);
-    if (slot->verified && *slot->verified == digest) return;
+    cached = slot->verified && *slot->verified == digest;
   }
-  Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
-  if (!ok.ok()) {
-    spdlog::error("logon of {}: password check failed: {}", sender,
-                  ok.status().message());
-    throw FIX::RejectLogon("password check unavailable");
+  if (!cached) {
+    if (!verify_slots_.try_acquire_for(std::chrono::seconds(5))) {
+      RefuseLogon(sender, address, "logon service busy; retry later", false);
+    }
+    Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
+    verify_slots_.release();
+    if (!ok.ok()) {
+      spdlog::error("logon of {}: password check failed: {}", sender,
+                    ok.status().message());
+      RefuseLogon(sender, address, "password check unavailable", false);
+    }
+    if (!*ok) RefuseLogon(sender, address, "invalid password", true);
+    std::lock_guard<std::mutex> guard(slot->auth_mu);
+    slot->verified = digest;
   }
-  if (!*ok) {
-    spdlog::warn("logon of {} refused: wrong password", sender);
-    throw FIX::RejectLogon("invalid password");
-  }
-  std::lock_guard<std::mutex> guard(slot->auth_mu);
-  slot->verified = digest;
+  throttle_.RecordSuccess(sender);
 }
 
 void Server::Impl::fromApp(
@@ -862,15 +997,12 @@ void Server::Impl::HandleApp(const FIX::Message& message,
     } catch (const FIX::SessionNotFound&) {
     }
   };
-  if ((type == "D" || type == "G") && settlement_stalled_.load()) {
-    // Nothing new may trade while the registry cannot record trades;
-    // cancels, status requests and mass cancels still work.
-    FIX::Message refusal = RefusalFor(
-        message,
-        "settlement stalled: the registry cannot record trades; new orders "
-        "and replaces are refused",
-        exec_ids_, now);
-    send(refusal);
+  if ((type == "D" || type == "G") && settlement_halted_) {
+    FIX::Message reject = ApplicationUnavailable(
+        message, type,
+        "exchange halted: the registry cannot record settlements; new orders "
+        "and replaces are refused until it can (cancels are accepted)");
+    send(reject);
     return;
   }
   Translation t;
@@ -918,14 +1050,15 @@ void Server::Impl::HandleApp(const FIX::Message& message,
   Push(item);
 }
 
-void Server::Impl::Admit(SessionSlot* slot) {
-  std::lock_guard<std::mutex> guard(sessions_mu_);
+void Server::Impl::Admit(SessionSlot* slot, const FIX::SessionID& id) {
+  std::unique_lock<std::mutex> guard(sessions_mu_);
   if (slot->admitted) return;
   if (admitted_sessions_ >= options_.config.max_sessions) {
-    spdlog::warn("logon of {} refused: {} sessions logged on (max_sessions)",
-                 slot->comp_id, admitted_sessions_);
-    throw FIX::RejectLogon("maximum number of sessions reached (" +
-                           std::to_string(options_.config.max_sessions) + ")");
+    guard.unlock();
+    RefuseLogon(slot->comp_id, PeerAddressOf(id, acceptor_kind_),
+                "maximum number of sessions reached (" +
+                    std::to_string(options_.config.max_sessions) + ")",
+                false);
   }
   slot->admitted = true;
   ++admitted_sessions_;
@@ -1317,10 +1450,13 @@ void Server::Impl::PushRegistryBatch() {
   }
 }
 
+// Waits until the registry writer has applied every batch pushed so far.
+// Returns false (at once, or as soon as it happens) while the registry is
+// refusing settlement: the wait could otherwise last until the disk is fixed.
 bool Server::Impl::FlushRegistryWriter() {
   PushRegistryBatch();
   while (writer_applied_.load() < writer_pushed_.load()) {
-    if (settlement_stalled_.load()) return false;
+    if (settlement_halted_) return false;
     while (!writer_backlog_.empty() &&
            writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
@@ -1331,13 +1467,15 @@ bool Server::Impl::FlushRegistryWriter() {
 }
 
 void Server::Impl::RunOperator(Inbound* item) {
-  if (!FlushRegistryWriter()) {
-    // The registry is behind the engine: a write now could contradict
-    // trades it has not recorded.
+  // An operator write goes to the registry only when the registry has every
+  // settlement before it and the journal can record the engine commands that
+  // follow from it.
+  if (failed_ || !FlushRegistryWriter()) {
     if (item->reply) {
       item->reply->set_value(ledger::ControlErrorResponse(
-          "settlement stalled: the registry cannot record trades; operator "
-          "writes are refused until it can (see the server log)"));
+          failed_ ? "the journal cannot be written: the exchange is stopping"
+                  : "the registry is refusing settlements (see the server "
+                    "log): operator writes wait until it accepts them again"));
     }
     item->reply.reset();
     return;
@@ -1460,28 +1598,39 @@ void Server::Impl::WriterLoop() {
     // journal position past trades the registry has not seen. If it is still
     // refused when the server stops, no snapshot is written, so the next
     // start replays the journal and settles those trades then.
+    //
+    // While a batch is refused the exchange is halted for new orders
+    // (settlement_halted_): trading on would pile up trades the registry
+    // cannot record. Once the server is stopping, the writer gives up (the
+    // sequencer's last batches must not wait on a full disk) and skips the
+    // rest, which the next start settles from the journal.
     Status applied =
         unsettled_ ? Status::Ok() : registry_->ApplyServerBatch(merged);
-    if (!applied.ok() && !settlement_stalled_.exchange(true)) {
-      spdlog::error(
-          "settlement stalled: {}; new orders and replaces are refused until "
-          "it succeeds",
-          applied.message());
-    }
-    while (!applied.ok()) {
-      spdlog::error(
-          "settlement of {} trades up to seq {} refused: {} (retrying; "
-          "nothing later settles until it succeeds)",
-          merged.trades.size(), merged.journal_position, applied.message());
-      if (stop_writer_) {
+    for (int attempt = 0; !applied.ok(); ++attempt) {
+      if (attempt == 0 && !settlement_halted_.exchange(true)) {
+        spdlog::critical(
+            "registry refuses settlement: {}; new orders and replaces are "
+            "refused until it succeeds (cancels are still accepted)",
+            applied.message());
+      }
+      if (attempt % 25 == 0) {  // every 5 s
+        spdlog::error(
+            "settlement of {} trades up to seq {} refused: {} (retrying; "
+            "nothing later settles until it succeeds)",
+            merged.trades.size(), merged.journal_position, applied.message());
+      }
+      if (stop_writer_ || stop_sequencer_) {
         unsettled_ = true;
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       applied = registry_->ApplyServerBatch(merged);
     }
-    if (applied.ok() && !unsettled_ && settlement_stalled_.exchange(false)) {
-      spdlog::info("settlement resumed: new orders are accepted again");
+    if (applied.ok() && !unsettled_ && settlement_halted_.exchange(false)) {
+      spdlog::warn(
+          "registry accepts settlement again (up to seq {}): new orders are "
+          "accepted again",
+          merged.journal_position);
     }
     writer_applied_.fetch_add(count);
   }
@@ -1500,6 +1649,33 @@ void Server::Impl::ClockLoop() {
       Push(item);
     }
   }
+}
+
+void Server::Impl::FlushLogonRecords() {
+  LogonRecorder::Batch batch = logon_records_.Take();
+  if (batch.empty()) return;
+  Status recorded = registry_->RecordLogonEvents(batch.events, batch.dropped);
+  if (!recorded.ok()) {
+    spdlog::error("{} logon records not written to the audit log: {}",
+                  batch.events.size(), recorded.message());
+  }
+}
+
+// Logon events reach the audit log in one registry write per interval, off
+// the session threads and the sequencer: a logon storm costs one audit entry
+// (of at most 256 merged records) per interval.
+void Server::Impl::AuditLoop() {
+  const auto interval =
+      std::chrono::milliseconds(options_.config.logon_audit_interval_ms);
+  auto next = std::chrono::steady_clock::now() + interval;
+  while (!stop_audit_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::min(50, options_.config.logon_audit_interval_ms)));
+    if (std::chrono::steady_clock::now() < next) continue;
+    FlushLogonRecords();
+    next = std::chrono::steady_clock::now() + interval;
+  }
+  FlushLogonRecords();
 }
 
 void Server::Impl::ServeControlClient(int fd) {
@@ -1623,6 +1799,8 @@ Status Server::Impl::Stop() {
       spdlog::warn("stopping the FIX acceptor: {}", e.what());
     }
   }
+  stop_audit_ = true;
+  if (audit_.joinable()) audit_.join();  // flushes the last logon records
   for (auto& [id, slot] : slots_) {
     slot->waker.WakeAlways();
     if (slot->sender.joinable()) slot->sender.join();

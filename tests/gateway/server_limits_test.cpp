@@ -84,7 +84,7 @@ TEST_CASE("max_sessions: the session beyond it is refused with a Logout",
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.message(), Catch::Contains("maximum number of sessions"));
   CHECK(third.connection().WaitClosed(kWait).ok());
-  CHECK(LogShows(*x.server, "logon of BRK3 refused"));
+  CHECK(LogShows(*x.server, "refused: maximum number of sessions reached"));
   // The two sessions keep working.
   REQUIRE(two->Send(0, BuildNewOrderSingle(
                            Limit("a1", "CO-A", Side::kBuy, 1, 1000)))
@@ -287,44 +287,57 @@ TEST_CASE("a full registry map: new orders refused, nothing acknowledged lost",
   auto c = Connect(x.port, {"BRK2", "BRK1"});
   // BRK2 (CO-C) sells, BRK1 (CO-A) buys, one unit at a time, until the
   // registry can no longer record trades and a new order is refused.
+  // A refused order gets BusinessMessageReject 380=4 (application not
+  // available) naming its ClOrdID.
+  auto answer_to = [](const std::string& id) {
+    return [id](const FIX::Message& m) {
+      std::string type = fixclient::MsgTypeOf(m);
+      if (type == "j") return fixclient::FieldOf(m, 379) == id;
+      return type == "8" && fixclient::FieldOf(m, 11) == id &&
+             Get(m, 150) != "0";
+    };
+  };
+  auto check_refusal = [](const FIX::Message& m) {
+    INFO(fixclient::Describe(m));
+    CHECK(fixclient::MsgTypeOf(m) == "j");
+    CHECK(Get(m, 380) == "4");
+    CHECK_THAT(Get(m, 58), Catch::Contains("registry cannot record"));
+  };
   int trades = 0;
   bool refused = false;
   for (int i = 0; i < 2000 && !refused; ++i) {
     std::string s = "s" + std::to_string(i);
     std::string b = "b" + std::to_string(i);
+    // A resting sell is acknowledged with ExecType 0; wait for that or a
+    // refusal.
     REQUIRE(
         c->Send(0, BuildNewOrderSingle(Limit(s, "CO-C", Side::kSell, 1, 3000)))
             .ok());
     auto ack = c->WaitFor(
         0,
         [&](const FIX::Message& m) {
-          return fixclient::MsgTypeOf(m) == "8" &&
-                 fixclient::FieldOf(m, 11) == s;
+          return (fixclient::MsgTypeOf(m) == "j" &&
+                  fixclient::FieldOf(m, 379) == s) ||
+                 (fixclient::MsgTypeOf(m) == "8" &&
+                  fixclient::FieldOf(m, 11) == s);
         },
         kWait);
     REQUIRE(ack.has_value());
-    if (Get(*ack, 150) == "8") {
-      CHECK_THAT(Get(*ack, 58), Catch::Contains("settlement stalled"));
-      CHECK(Get(*ack, 103) == "99");
+    if (fixclient::MsgTypeOf(*ack) != "8") {
+      check_refusal(*ack);
       refused = true;
       break;
     }
+    REQUIRE(Get(*ack, 150) == "0");
     REQUIRE(
         c->Send(1, BuildNewOrderSingle(Limit(b, "CO-A", Side::kBuy, 1, 3000)))
             .ok());
-    auto fill = c->WaitFor(
-        1,
-        [&](const FIX::Message& m) {
-          return fixclient::MsgTypeOf(m) == "8" &&
-                 fixclient::FieldOf(m, 11) == b &&
-                 (Get(m, 150) == "F" || Get(m, 150) == "8");
-        },
-        kWait);
+    auto fill = c->WaitFor(1, answer_to(b), kWait);
     REQUIRE(fill.has_value());
-    if (Get(*fill, 150) == "8") {
-      CHECK_THAT(Get(*fill, 58), Catch::Contains("settlement stalled"));
+    if (fixclient::MsgTypeOf(*fill) != "8") {
+      check_refusal(*fill);
       refused = true;
-      // The resting sell s is still live; cancel it below.
+      // The resting sell s is still live: a cancel is still accepted.
       REQUIRE(c->Send(0, BuildOrderCancelRequest(
                              {"cx", s, "CO-C", "KZQ-2026", Side::kSell}))
                   .ok());
@@ -339,11 +352,11 @@ TEST_CASE("a full registry map: new orders refused, nothing acknowledged lost",
        << std::filesystem::file_size(x.db + "/data.mdb"));
   REQUIRE(refused);
   CHECK(trades > 0);
-  CHECK(LogShows(*x.server, "settlement stalled"));
+  CHECK(LogShows(*x.server, "registry refuses settlement"));
   // An operator write is refused with a clear error, not left hanging.
   std::string out;
   CHECK(RegistryStatus(x.db, "cash deposit CO-B 1.00", &out) != 0);
-  CHECK_THAT(out, Catch::Contains("settlement stalled"));
+  CHECK_THAT(out, Catch::Contains("refusing settlements"));
   // Stop; restart with a larger map: every acknowledged trade settles.
   c->Stop();
   c.reset();
