@@ -1,11 +1,11 @@
 // Hostile input over the wire, against a real carbonex-server process:
 // garbled frames, dictionary violations, out-of-range values, messages
-// before Logon, floods and logon storms. Each test checks the answer the
-// FIX contract gives (session Reject 3, ExecutionReport Rejected with its
-// reason, OrderCancelReject, or a frame dropped as FIX says), that nothing
-// was half-applied (no order rests, the registry's reservations and
-// holdings are unchanged), that the server stays up, and that another
-// broker keeps trading.
+// before Logon, connections that never log on, floods and logon storms.
+// Each test checks the answer the FIX contract gives (session Reject 3,
+// ExecutionReport Rejected with its reason, OrderCancelReject, or a frame
+// dropped as FIX says), that nothing was half-applied (no order rests, the
+// registry's reservations and holdings are unchanged), that the server
+// stays up, and that another broker keeps trading.
 #define CATCH_CONFIG_MAIN
 #include <atomic>
 #include <catch2/catch.hpp>
@@ -468,6 +468,27 @@ TEST_CASE("messages before Logon close the connection and change nothing",
   for (const char* id : {"early", "early2", "early3"}) CheckUnknownOrder(b, id);
   CheckNoLiveOrders(b, "mc-early");
   CheckRegistryUntouched(x.db);
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("connections that never complete a Logon are closed", "[hostile]") {
+  RunningExchange x("logon_timeout_seconds = 2\n");
+  REQUIRE(x.started);
+  // One says nothing; one sends half a frame and stops.
+  RawBroker silent("BRK1");
+  REQUIRE(silent.connection().Connect("127.0.0.1", x.port, 2s).ok());
+  RawBroker half("BRK2");
+  REQUIRE(half.connection().Connect("127.0.0.1", x.port, 2s).ok());
+  std::string frame = fixclient::BuildFrame(
+      fixclient::LogonFields("BRK2", "CARBONEX", 1, "BRK2", Market::kPassword));
+  REQUIRE(half.SendBytes(frame.substr(0, frame.size() / 2)).ok());
+  CHECK(silent.connection().WaitClosed(15s).ok());
+  CHECK(half.connection().WaitClosed(15s).ok());
+  // Both brokers can log on afterwards.
+  RawBroker b1("BRK1");
+  REQUIRE(b1.LogOn(x.port).ok());
+  RawBroker b2("BRK2");
+  REQUIRE(b2.LogOn(x.port).ok());
   CHECK(x.server->Terminate() == 0);
 }
 
