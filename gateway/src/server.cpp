@@ -645,8 +645,9 @@ Status Server::Impl::StartAcceptor() {
           << "CertificateVerifyLevel=1\n";  // a client certificate required
     }
   }
-  // QuickFIX creates its store and log files with the process umask:
-  // their directories are owner-only, so the files are unreachable by others.
+  // QuickFIX creates its log files with the process umask (carbonex-server
+  // sets 077); the directories are owner-only as well, also when they were
+  // made by an older version or under another umask.
   for (const char* name : {"fix-store", "fix-log"}) {
     const std::string dir = Path(name);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -686,8 +687,9 @@ Status Server::Impl::StartAcceptor() {
           *this, *store_factory_, *settings_);
     }
     acceptor_->start();
-    if (tls)
+    if (tls) {
       spdlog::info("FIX over TLS: certificate {}", config.tls_certificate);
+    }
   } catch (const std::exception& e) {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
@@ -851,8 +853,9 @@ void Server::Impl::HandleLogon(const FIX::Message& message,
   if (slot == nullptr) throw FIX::RejectLogon("unknown CompID");
   const std::string& sender = id.getTargetCompID().getValue();
   const std::string address = PeerAddressOf(id, acceptor_kind_);
-  if (!accepting_)
+  if (!accepting_) {
     RefuseLogon(sender, address, "exchange is shutting down", false);
+  }
   // A CompID or address in its back-off is refused before anything about
   // the Logon is checked, the password least of all.
   if (std::optional<std::string> refusal = throttle_.Refusal(
@@ -893,7 +896,9 @@ void Server::Impl::HandleLogon(const FIX::Message& message,
                     ok.status().message());
       RefuseLogon(sender, address, "password check unavailable", false);
     }
-    if (!*ok) RefuseLogon(sender, address, "invalid password", true);
+    if (!*ok) {
+      RefuseLogon(sender, address, "invalid password", true);
+    }
     std::lock_guard<std::mutex> guard(slot->auth_mu);
     slot->verified = digest;
   }
@@ -1602,7 +1607,9 @@ void Server::Impl::ClockLoop() {
 
 void Server::Impl::FlushLogonRecords() {
   LogonRecorder::Batch batch = logon_records_.Take();
-  if (batch.empty()) return;
+  if (batch.empty()) {
+    return;
+  }
   Status recorded = registry_->RecordLogonEvents(batch.events, batch.dropped);
   if (!recorded.ok()) {
     spdlog::error("{} logon records not written to the audit log: {}",
@@ -1620,7 +1627,9 @@ void Server::Impl::AuditLoop() {
   while (!stop_audit_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(
         std::min(50, options_.config.logon_audit_interval_ms)));
-    if (std::chrono::steady_clock::now() < next) continue;
+    if (std::chrono::steady_clock::now() < next) {
+      continue;
+    }
     FlushLogonRecords();
     next = std::chrono::steady_clock::now() + interval;
   }

@@ -86,6 +86,15 @@ struct ClientOptions {
   // dictionary is answered by QuickFIX with a Reject and is not queued.
   std::string data_dictionary = DefaultDataDictionaryPath();
 
+  // FIX over TLS (QuickFIX's SSL initiator) when set: the PEM file of the CA
+  // (or the self-signed certificate) that the exchange's certificate must be
+  // signed by. Empty (the default): plain TCP.
+  std::string tls_ca_file;
+  // With TLS, a client certificate and its key (PEM), for an exchange that
+  // requires one. Empty: none is presented.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
+
   // Admin MsgTypes queued besides application messages.
   std::vector<std::string> queued_admin_types = {"5", "3"};
 
