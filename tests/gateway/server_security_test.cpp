@@ -739,6 +739,11 @@ TEST_CASE("FIX over TLS with a self-signed certificate", "[security][tls]") {
 
   c.Stop();
   CHECK(x.server->Terminate() == 0);
+  // The logons over TLS are audited with the peer's address too.
+  LogonTally tally = LogonAudit(x.db);
+  CHECK(tally.Of("BRK1", "accepted") == 1);
+  CHECK(tally.Of("BRK3", "refused", "invalid password") == 1);
+  CHECK(tally.addresses == std::set<std::string>{"127.0.0.1"});
 }
 
 TEST_CASE("with tls_ca a broker needs a client certificate",

@@ -233,8 +233,11 @@ Status Client::Start() {
     defaults.setString("StartTime", "00:00:00");
     defaults.setString("EndTime", "00:00:00");
     defaults.setBool("ResetOnLogon", options_.reset_seq_num_on_logon);
-    defaults.setBool("UseDataDictionary", true);
-    defaults.setString("DataDictionary", options_.data_dictionary);
+    defaults.setBool("UseDataDictionary", options_.validate_inbound);
+    if (options_.validate_inbound) {
+      defaults.setString("DataDictionary", options_.data_dictionary);
+    }
+    defaults.setBool("PersistMessages", options_.persist_messages);
     defaults.setBool("ValidateUserDefinedFields", false);
     defaults.setBool("AllowUnknownMsgFields", true);
     defaults.setBool("ValidateFieldsOutOfOrder", false);
