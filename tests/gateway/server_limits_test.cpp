@@ -69,6 +69,22 @@ bool LogShows(const ServerProcess& server, const std::string& text,
   return false;
 }
 
+// The registry learns of reservations from the server's settlement batches,
+// a moment after the acknowledgement: polls `account`'s reserved cash until it
+// is `tiyn` or the timeout passes, and returns the last value read.
+std::int64_t ReservedCashSoon(const std::string& db, const std::string& account,
+                              std::int64_t tiyn,
+                              std::chrono::seconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  std::int64_t seen =
+      CashOf(RegistryJson(db, "holdings " + account), account).reserved;
+  while (seen != tiyn && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(50ms);
+    seen = CashOf(RegistryJson(db, "holdings " + account), account).reserved;
+  }
+  return seen;
+}
+
 FieldList StatusRequest(const std::string& id) {
   return {{11, id}, {1, "CO-A"}, {55, "KZQ-2026"}, {54, "1"}};
 }
@@ -177,8 +193,7 @@ TEST_CASE("max_messages_per_second: a reject, then a disconnect", "[limits]") {
     REQUIRE(status.has_value());
     CHECK(Get(*status, 39) == (i < 20 ? "0" : "8"));
   }
-  nlohmann::json h = RegistryJson(x.db, "holdings CO-A");
-  CHECK(CashOf(h, "CO-A").reserved == 20 * 1000);
+  CHECK(ReservedCashSoon(x.db, "CO-A", 20 * 1000) == 20 * 1000);
   CHECK(x.server->Terminate() == 0);
 }
 
@@ -224,9 +239,8 @@ TEST_CASE("open orders per account and per broker, and across a restart",
     place("a5", "CO-A");
     Expect(*c, 0, "a5", '0');
     // Reserved cash is that of the open orders only (a2 a3 a5 b1 b2 × 10.00).
-    nlohmann::json h = RegistryJson(x.db, "holdings");
-    CHECK(CashOf(h, "CO-A").reserved == 3 * 1000);
-    CHECK(CashOf(h, "CO-B").reserved == 2 * 1000);
+    CHECK(ReservedCashSoon(x.db, "CO-A", 3 * 1000) == 3 * 1000);
+    CHECK(ReservedCashSoon(x.db, "CO-B", 2 * 1000) == 2 * 1000);
     c->Stop();
   }
   // A crash, then a start with a lower limit: the journal is replayed under
