@@ -235,7 +235,7 @@ class Engine::Impl {
   };
 
   // ---- helpers ----
-  void Emit(EventBody body) { sink_->OnEvent(Event{header_, std::move(body)}); }
+  void Emit(EventBody body) { sink_->OnEvent(Event{header_, body}); }
 
   Instrument* FindInstrument(InstrumentId id) {
     auto it = instruments_.find(id.value());
