@@ -207,6 +207,7 @@ class Engine::Impl {
     Cash cash_reserved{0};  // Σ limit × leaves over open limit buys
     std::optional<Quantity> holding_limit;
     std::map<std::uint32_t, Position> positions;  // by instrument id
+    std::uint32_t open_orders = 0;  // live orders (derived, not in snapshots)
   };
 
   struct Instrument {
@@ -228,9 +229,11 @@ class Engine::Impl {
     bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
     std::uint32_t slot = 0;  // own position in records_
     std::uint32_t next_free = IdMap::kNotFound;
-    // With risk checks, the order's account and position (std::map nodes
-    // never move), bound while the order is live.
+    // The order's account, its broker's open-order count and (with risk
+    // checks) its position, bound while the order is live (std::map nodes
+    // never move).
     Account* acc = nullptr;
+    std::uint32_t* broker_open = nullptr;
     Position* pos = nullptr;
   };
 
@@ -316,9 +319,36 @@ class Engine::Impl {
                  const ClientOrderId& cl);
 
   void Bind(Record& rec) {
-    if (!options_.risk_checks) return;
     rec.acc = &accounts_.at(rec.view.account.value());
+    rec.broker_open = &broker_open_[rec.view.broker.value()];
+    if (!options_.risk_checks) return;
     rec.pos = &rec.acc->positions[rec.view.instrument.value()];
+  }
+  // Live/done transitions keep the open-order counts. Precondition of
+  // MarkLive: Bind(rec) ran and rec is not live.
+  static void MarkLive(Record& rec) {
+    rec.live = true;
+    ++rec.acc->open_orders;
+    ++*rec.broker_open;
+  }
+  static void MarkDone(Record& rec) {
+    if (!rec.live) return;
+    rec.live = false;
+    --rec.acc->open_orders;
+    --*rec.broker_open;
+  }
+  // True if one more open order would break an EngineOptions limit.
+  bool OverOpenOrderLimit(BrokerId broker, const Account& acc) const {
+    if (options_.max_open_orders_per_account != 0 &&
+        acc.open_orders >= options_.max_open_orders_per_account) {
+      return true;
+    }
+    if (options_.max_open_orders_per_broker == 0 || broker == kOperatorBroker) {
+      return false;
+    }
+    auto it = broker_open_.find(broker.value());
+    return it != broker_open_.end() &&
+           it->second >= options_.max_open_orders_per_broker;
   }
   void ReserveFor(const Record& rec);
   void ReleaseFor(const Record& rec, Quantity qty);
@@ -351,6 +381,8 @@ class Engine::Impl {
   std::map<std::uint32_t, Instrument> instruments_;
   std::map<std::uint32_t, Account> accounts_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> entitlements_;
+  // Live orders per broker id (derived, not in snapshots).
+  std::map<std::uint32_t, std::uint32_t> broker_open_;
 
   ChunkedVector<Record> records_;
   std::uint32_t free_record_ = IdMap::kNotFound;
@@ -473,8 +505,8 @@ void Engine::Impl::FreeRecord(std::uint32_t slot) {
   Record& rec = records_[slot];
   if (rec.indexed) UnindexClOrdId(slot);
   record_map_.Erase(rec.view.order_id.value());
+  MarkDone(rec);
   rec.in_use = false;
-  rec.live = false;
   rec.next_free = free_record_;
   free_record_ = slot;
 }
@@ -558,7 +590,7 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
     v.cum_notional += notional;
     v.status = v.leaves_qty.value() == 0 ? OrderStatus::kFilled
                                          : OrderStatus::kPartiallyFilled;
-    if (v.leaves_qty.value() == 0) rec->live = false;
+    if (v.leaves_qty.value() == 0) MarkDone(*rec);
   }
   const Record& buy_rec = taker.view.side == Side::kBuy ? taker : maker;
   const Record& sell_rec = taker.view.side == Side::kBuy ? maker : taker;
@@ -594,7 +626,7 @@ void Engine::Impl::Finish(Record& rec, Instrument& ins, OrderStatus status) {
   ReleaseFor(rec, v.leaves_qty);
   v.leaves_qty = Quantity{0};
   v.status = status;
-  rec.live = false;
+  MarkDone(rec);
 }
 
 void Engine::Impl::CancelLive(std::uint32_t slot, Instrument& ins,
@@ -743,6 +775,9 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
       }
     }
   }
+  if (OverOpenOrderLimit(broker, *acc)) {
+    return reject(RejectReason::kOpenOrderLimit);
+  }
 
   // Accept: reserve, then match, then rest or cancel the remainder.
   const std::uint32_t slot = AllocRecord();
@@ -762,7 +797,6 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   v.leaves_qty = c.qty;
   v.cum_notional = Cash{0};
   v.status = OrderStatus::kNew;
-  rec.live = true;
   record_map_.Insert(v.order_id.value(), slot);
   if (same_cl != ClientOrderIndex::kNotFound) UnindexClOrdId(same_cl);
   if (!v.cl_ord_id.empty()) {
@@ -770,6 +804,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
     rec.indexed = true;
   }
   Bind(rec);
+  MarkLive(rec);
   ReserveFor(rec);
   Emit(OrderAccepted{v});
   Execute(slot, *ins, budget);
@@ -873,7 +908,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
     // Lowered to exactly the filled quantity: nothing is left open.
     if (ins.book.Cancel(v.order_id)) Touch(ins);
     v.status = OrderStatus::kFilled;
-    rec.live = false;
+    MarkDone(rec);
     Emit(OrderReplaced{v, orig, false});
     return;
   }
@@ -1132,6 +1167,9 @@ Status Engine::Impl::CheckInvariants() const {
   // Expected reservations, recomputed from the live orders.
   std::map<std::pair<std::uint32_t, std::uint32_t>, Position> want_pos;
   std::map<std::uint32_t, Cash> want_cash;
+  // Expected open-order counts, from the live orders.
+  std::map<std::uint32_t, std::uint32_t> want_open_acc;
+  std::map<std::uint32_t, std::uint32_t> want_open_broker;
   for (const auto& entry : instruments_) {
     const std::uint32_t id = entry.first;
     const Instrument& ins = entry.second;
@@ -1182,6 +1220,8 @@ Status Engine::Impl::CheckInvariants() const {
     }
     if (rec.live) {
       ++live;
+      ++want_open_acc[v.account.value()];
+      ++want_open_broker[v.broker.value()];
       if (v.leaves_qty.value() <= 0 ||
           v.cum_qty + v.leaves_qty != v.order_qty ||
           v.type != OrderType::kLimit ||
@@ -1208,8 +1248,27 @@ Status Engine::Impl::CheckInvariants() const {
   if (in_use != record_map_.size() || indexed != cl_index_.size()) {
     return fail("order map or ClOrdID index size disagrees with records");
   }
+  for (const auto& [broker, open] : broker_open_) {
+    auto it = want_open_broker.find(broker);
+    if (open != (it == want_open_broker.end() ? 0U : it->second)) {
+      return fail("broker " + std::to_string(broker) +
+                  " open-order count disagrees with its live orders");
+    }
+    if (it != want_open_broker.end()) want_open_broker.erase(it);
+  }
+  if (!want_open_broker.empty()) {
+    return fail("live orders of broker " +
+                std::to_string(want_open_broker.begin()->first) +
+                " are not counted");
+  }
   for (const auto& [id, acc] : accounts_) {
     const std::string what = "account " + std::to_string(id);
+    {
+      auto it = want_open_acc.find(id);
+      if (acc.open_orders != (it == want_open_acc.end() ? 0U : it->second)) {
+        return fail(what + " open-order count disagrees with its live orders");
+      }
+    }
     if (acc.cash_held.value() < 0 || acc.cash_reserved.value() < 0 ||
         acc.cash_reserved > acc.cash_held) {
       return fail(what + " cash negative or over-reserved");
@@ -1396,9 +1455,9 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
   }
   const std::uint32_t n_orders = r.U32();
   if (!r.ok()) return corrupt("truncated");
-  // Every order takes at least 73 bytes: reject absurd counts before
-  // allocating for them.
-  if (n_orders > r.remaining() / 73) return corrupt("bad order count");
+  // Every order takes at least 67 bytes (with an empty ClOrdID): reject
+  // absurd counts before allocating for them.
+  if (n_orders > r.remaining() / 67) return corrupt("bad order count");
   for (std::uint32_t i = 0; i < n_orders && r.ok(); ++i) {
     const std::uint32_t slot = AllocRecord();
     Record& rec = records_[slot];
@@ -1424,8 +1483,13 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     v.cum_notional = Cash{r.I64()};
     v.status = static_cast<OrderStatus>(r.U8());
     const std::uint8_t flags = r.U8();
-    rec.live = (flags & 1U) != 0;
-    if (rec.live && FindAccount(v.account) != nullptr) Bind(rec);
+    if ((flags & 1U) != 0) {
+      if (FindAccount(v.account) == nullptr) {
+        return corrupt("bad order " + std::to_string(v.order_id.value()));
+      }
+      Bind(rec);
+      MarkLive(rec);
+    }
     if (!ValidSide(v.side) || !ValidType(v.type) || !ValidTif(v.tif) ||
         FindInstrument(v.instrument) == nullptr ||
         FindAccount(v.account) == nullptr ||

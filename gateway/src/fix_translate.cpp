@@ -410,6 +410,8 @@ std::string_view RejectText(engine::RejectReason reason) {
       return "only limit orders can be replaced";
     case R::kBadCommand:
       return "inconsistent request";
+    case R::kOpenOrderLimit:
+      return "exceeds limit: too many open orders";
   }
   return "rejected";
 }
@@ -443,6 +445,7 @@ int OrdRejReasonCode(engine::RejectReason reason) {
     case R::kInsufficientUnits:
     case R::kInsufficientCash:
     case R::kHoldingLimit:
+    case R::kOpenOrderLimit:
       return 3;
     case R::kUnknownOrder:
       return 5;

@@ -1,24 +1,34 @@
 #include "carbonex/gateway/server.h"
 
+#include <linux/futex.h>
 #include <poll.h>
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
 #include <quickfix/FileLog.h>
-#include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
+// QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
+// libquickfix is built with OpenSSL.
+#ifndef HAVE_SSL
+#define HAVE_SSL 1
+#endif
+#include <quickfix/ThreadedSSLSocketAcceptor.h>
 #include <signal.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -26,6 +36,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <semaphore>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -37,6 +48,8 @@
 #include "carbonex/gateway/name_tables.h"
 #include "carbonex/ledger/control.h"
 #include "carbonex/ledger/registry.h"
+#include "fix_store.h"
+#include "logon_security.h"
 #include "snapshot_file.h"
 
 // QuickFIX's Application interface uses dynamic exception specifications,
@@ -52,6 +65,9 @@ namespace {
 
 using Clock = std::chrono::system_clock;
 
+// The registry writer's pause after each commit (see WriterLoop).
+constexpr std::chrono::microseconds kSettlementGather{1000};
+
 std::int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
              Clock::now().time_since_epoch())
@@ -65,6 +81,24 @@ std::int64_t LastScheduledClose(std::int64_t now_ns, int close_minute) {
   std::int64_t close =
       midnight + static_cast<std::int64_t>(close_minute) * 60'000'000'000;
   return close <= now_ns ? close : close - kDay;
+}
+
+// BusinessMessageReject (j), BusinessRejectReason(380) 4 "application not
+// available": the answer to a new order or a replace while the exchange is
+// halted because the registry refuses settlement.
+FIX::Message ApplicationUnavailable(const FIX::Message& request,
+                                    const std::string& type,
+                                    const std::string& text) {
+  FIX::Message reject;
+  reject.getHeader().setField(35, "j");
+  if (request.getHeader().isSetField(34)) {
+    reject.setField(45, request.getHeader().getField(34));
+  }
+  reject.setField(372, type);
+  if (request.isSetField(11)) reject.setField(379, request.getField(11));
+  reject.setField(380, "4");
+  reject.setField(58, text);
+  return reject;
 }
 
 class CollectingSink : public engine::EventSink {
@@ -106,13 +140,15 @@ struct Outbound {
 
 // A wake-up flag for a thread that sleeps when its queue is empty: the
 // producer pushes, then calls Notify(); the consumer calls Wait() only after
-// finding its queue empty with sleeping set.
+// finding its queue empty with sleeping set. A plain futex: std::atomic's
+// wait() first spins through four sched_yield calls, each a system call,
+// which cost more than they save on a busy machine.
 class Waker {
  public:
   void Notify() {
     if (sleeping_.load()) {
       word_.fetch_add(1);
-      word_.notify_one();
+      Wake(1);
     }
   }
   // Sleeps unless `ready()` (re-checked after announcing the sleep) is true.
@@ -120,17 +156,28 @@ class Waker {
   void Wait(Ready ready) {
     sleeping_.store(true);
     std::uint32_t seen = word_.load();
-    if (!ready()) word_.wait(seen);
+    if (!ready()) {
+      // Returns at once if word_ moved on since `seen` (a Notify came in
+      // between); a spurious return only costs one more loop.
+      ::syscall(SYS_futex, &word_, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr,
+                0);
+    }
     sleeping_.store(false);
   }
   void WakeAlways() {
     word_.fetch_add(1);
-    word_.notify_all();
+    Wake(std::numeric_limits<int>::max());
   }
 
  private:
+  void Wake(int count) {
+    ::syscall(SYS_futex, &word_, FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
+              0);
+  }
+
   std::atomic<bool> sleeping_{false};
   std::atomic<std::uint32_t> word_{0};
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 };
 
 struct SessionSlot {
@@ -171,6 +218,7 @@ class Server::Impl : public FIX::Application {
   explicit Impl(ServerOptions options)
       : options_(std::move(options)),
         exec_ids_(NowNs()),
+        throttle_(ThrottleOptions(options_.config)),
         inbound_(8192),
         writer_queue_(4096) {}
   ~Impl() override;
@@ -200,6 +248,9 @@ class Server::Impl : public FIX::Application {
       FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
       FIX::UnsupportedMessageType) override;
   void HandleLogon(const FIX::Message& message, const FIX::SessionID& id);
+  [[noreturn]] void RefuseLogon(const std::string& comp_id,
+                                const std::string& address,
+                                const std::string& reason, bool count_failure);
   void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
 
  private:
@@ -232,7 +283,7 @@ class Server::Impl : public FIX::Application {
   void Enqueue(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
   void PushRegistryBatch();
-  void FlushRegistryWriter();
+  bool FlushRegistryWriter();
   void Fail(const Status& status);
 
   // Other threads.
@@ -241,6 +292,17 @@ class Server::Impl : public FIX::Application {
   void ClockLoop();
   void ControlLoop();
   void ServeControlClient(int fd);
+  void AuditLoop();
+  void FlushLogonRecords();
+
+  static LogonThrottleOptions ThrottleOptions(const ServerConfig& config) {
+    LogonThrottleOptions o;
+    o.failures_per_comp_id = config.logon_failures_per_comp_id;
+    o.failures_per_address = config.logon_failures_per_address;
+    o.window = std::chrono::seconds(config.logon_failure_window_seconds);
+    o.backoff = std::chrono::seconds(config.logon_backoff_seconds);
+    return o;
+  }
 
   ServerOptions options_;
   ExecIdSource exec_ids_;
@@ -251,6 +313,18 @@ class Server::Impl : public FIX::Application {
   std::unique_ptr<engine::Engine> engine_;
   std::atomic<std::shared_ptr<const NameTables>> tables_;
   KnownEntities known_;
+
+  // Logon security (session threads; the audit thread flushes the records).
+  LogonThrottle throttle_;
+  LogonRecorder logon_records_;
+  // crypto_pwhash verification takes 64 MiB and up to a second of CPU: at
+  // most this many run at once, whatever the number of connections.
+  std::counting_semaphore<64> verify_slots_{2};
+  // Key of the in-memory digest of each session's last verified password.
+  std::array<unsigned char, crypto_generichash_KEYBYTES> digest_key_{};
+  AcceptorKind acceptor_kind_ = AcceptorKind::kThreadedSocket;
+  std::thread audit_;
+  std::atomic<bool> stop_audit_{false};
 
   // Sequencer state (sequencer thread only, or before threads start).
   std::uint64_t last_seq_ = 0;
@@ -274,6 +348,7 @@ class Server::Impl : public FIX::Application {
   std::atomic<bool> stop_sequencer_{false};
 
   boost::lockfree::spsc_queue<ledger::ServerBatch*> writer_queue_;
+  Waker writer_waker_;
   std::atomic<std::uint64_t> writer_pushed_{0};
   std::atomic<std::uint64_t> writer_applied_{0};
   std::thread writer_;
@@ -282,6 +357,10 @@ class Server::Impl : public FIX::Application {
   // stop: the engine is then ahead of the registry, so Stop() keeps the old
   // snapshot and the journal after it for the next start to settle from.
   std::atomic<bool> unsettled_{false};
+  // Set by the registry writer while a settlement batch is being refused
+  // (disk full, map full, read-only files): the gateway then refuses new
+  // orders and replaces, and operator writes, until a retry succeeds.
+  std::atomic<bool> settlement_halted_{false};
 
   std::atomic<bool> stop_senders_{false};
   std::atomic<bool> stop_aux_{false};
@@ -293,9 +372,9 @@ class Server::Impl : public FIX::Application {
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stopped_{false};
   std::unique_ptr<FIX::SessionSettings> settings_;
-  std::unique_ptr<FIX::FileStoreFactory> store_factory_;
-  std::unique_ptr<FIX::FileLogFactory> log_factory_;
-  std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor_;
+  std::unique_ptr<MappedStoreFactory> store_factory_;
+  std::unique_ptr<RedactingLogFactory> log_factory_;
+  std::unique_ptr<FIX::Acceptor> acceptor_;
 };
 
 // ---------------------------------------------------------------------------
@@ -531,17 +610,60 @@ Status Server::Impl::StartAcceptor() {
       << "ResetOnLogon=N\nResetOnLogout=N\nResetOnDisconnect=N\n"
       << "PersistMessages=Y\n"
       << "LogonTimeout=" << options_.config.logon_timeout_seconds << "\n"
-      << "FileStorePath=" << Path("fix-store") << "\n"
       << "FileLogPath=" << Path("fix-log") << "\n";
+  const ServerConfig& config = options_.config;
+  const bool tls = !config.tls_certificate.empty();
+  if (tls) {
+    for (const std::string* file :
+         {&config.tls_certificate, &config.tls_private_key, &config.tls_ca}) {
+      if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+        return Status::InvalidArgument("TLS file not readable: " + *file);
+      }
+    }
+    // TLS 1.2 and later only (OpenSSL negotiates 1.3 when both sides can).
+    cfg << "ServerCertificateFile=" << config.tls_certificate << "\n"
+        << "ServerCertificateKeyFile=" << config.tls_private_key << "\n"
+        << "SSLProtocol=-all +TLSv1_2\n";
+    if (!config.tls_ca.empty()) {
+      cfg << "CertificationAuthoritiesFile=" << config.tls_ca << "\n"
+          << "CertificateVerifyLevel=1\n";  // a client certificate required
+    }
+  }
+  // QuickFIX creates its log files with the process umask (carbonex-server
+  // sets 077); the directories are owner-only as well, also when they were
+  // made by an older version or under another umask.
+  for (const char* name : {"fix-store", "fix-log"}) {
+    const std::string dir = Path(name);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::IoError("cannot create " + dir + ": " +
+                             std::strerror(errno));
+    }
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return Status::IoError("cannot restrict " + dir + ": " +
+                             std::strerror(errno));
+    }
+  }
   for (const BrokerEntry& broker : tables->brokers()) {
     cfg << "[SESSION]\nTargetCompID=" << broker.comp_id << "\n";
   }
   try {
     std::istringstream in(cfg.str());
     settings_ = std::make_unique<FIX::SessionSettings>(in);
-    store_factory_ = std::make_unique<FIX::FileStoreFactory>(*settings_);
+    store_factory_ = std::make_unique<MappedStoreFactory>(Path("fix-store"));
     if (options_.config.fix_log) {
-      log_factory_ = std::make_unique<FIX::FileLogFactory>(*settings_);
+      log_factory_ = std::make_unique<RedactingLogFactory>(*settings_);
+    }
+    // PeerAddressOf depends on the acceptor class: keep acceptor_kind_ in
+    // step with what is created here.
+    acceptor_kind_ =
+        tls ? AcceptorKind::kThreadedSsl : AcceptorKind::kThreadedSocket;
+    if (tls && log_factory_) {
+      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
+          *this, *store_factory_, *settings_, *log_factory_);
+    } else if (tls) {
+      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
+          *this, *store_factory_, *settings_);
+    } else if (log_factory_) {
       acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
           *this, *store_factory_, *settings_, *log_factory_);
     } else {
@@ -549,6 +671,9 @@ Status Server::Impl::StartAcceptor() {
           *this, *store_factory_, *settings_);
     }
     acceptor_->start();
+    if (tls) {
+      spdlog::info("FIX over TLS: certificate {}", config.tls_certificate);
+    }
   } catch (const std::exception& e) {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
@@ -558,6 +683,7 @@ Status Server::Impl::StartAcceptor() {
 
 Status Server::Impl::Start() {
   if (sodium_init() < 0) return Status::Internal("libsodium failed to start");
+  randombytes_buf(digest_key_.data(), digest_key_.size());
   Result<std::unique_ptr<ledger::ServerLock>> lock =
       ledger::ServerLock::TryAcquire(options_.db_dir);
   if (!lock.ok()) return lock.status();
@@ -595,6 +721,7 @@ Status Server::Impl::Start() {
   control_fd_ = *control;
   control_ = std::thread([this] { ControlLoop(); });
   clock_ = std::thread([this] { ClockLoop(); });
+  audit_ = std::thread([this] { AuditLoop(); });
 
   accepting_ = true;
   Status acceptor = StartAcceptor();
@@ -609,7 +736,11 @@ void Server::Impl::onLogon(const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
   slot->logged_on = true;
-  spdlog::info("session {} logged on", slot->comp_id);
+  std::string address = PeerAddressOf(id, acceptor_kind_);
+  logon_records_.Add(slot->comp_id, address, ledger::LogonOutcome::kAccepted,
+                     "", NowNs());
+  spdlog::info("session {} logged on from {}", slot->comp_id,
+               address.empty() ? "?" : address);
 }
 
 void Server::Impl::onLogout(const FIX::SessionID& id) {
@@ -653,43 +784,76 @@ void Server::Impl::fromAdmin(
   }
 }
 
+void Server::Impl::RefuseLogon(const std::string& comp_id,
+                               const std::string& address,
+                               const std::string& reason, bool count_failure) {
+  spdlog::warn("logon of {} from {} refused: {}", comp_id,
+               address.empty() ? "?" : address, reason);
+  if (count_failure) {
+    throttle_.RecordFailure(comp_id, address, std::chrono::steady_clock::now());
+  }
+  logon_records_.Add(comp_id, address, ledger::LogonOutcome::kRefused, reason,
+                     NowNs());
+  throw FIX::RejectLogon(reason);
+}
+
 void Server::Impl::HandleLogon(const FIX::Message& message,
                                const FIX::SessionID& id) {
   if (message.getHeader().getField(35) != "A") return;
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) throw FIX::RejectLogon("unknown CompID");
-  if (!accepting_) throw FIX::RejectLogon("exchange is shutting down");
   const std::string& sender = id.getTargetCompID().getValue();
+  const std::string address = PeerAddressOf(id, acceptor_kind_);
+  if (!accepting_) {
+    RefuseLogon(sender, address, "exchange is shutting down", false);
+  }
+  // A CompID or address in its back-off is refused before anything about
+  // the Logon is checked, the password least of all.
+  if (std::optional<std::string> refusal = throttle_.Refusal(
+          sender, address, std::chrono::steady_clock::now())) {
+    spdlog::warn("logon of {} from {} throttled: {}", sender,
+                 address.empty() ? "?" : address, *refusal);
+    logon_records_.Add(sender, address, ledger::LogonOutcome::kThrottled,
+                       *refusal, NowNs());
+    throw FIX::RejectLogon(*refusal);
+  }
   if (!message.isSetField(553) || message.getField(553) != sender) {
-    spdlog::warn("logon of {} refused: Username(553) is not its SenderCompID",
-                 sender);
-    throw FIX::RejectLogon("Username(553) must equal SenderCompID");
+    RefuseLogon(sender, address, "Username(553) must equal SenderCompID", true);
   }
   if (!message.isSetField(554)) {
-    spdlog::warn("logon of {} refused: no Password(554)", sender);
-    throw FIX::RejectLogon("Password(554) is required");
+    RefuseLogon(sender, address, "Password(554) is required", true);
   }
   const std::string& password = message.getField(554);
+  // The digest of the last verified password (keyed with a per-process
+  // random key, so it is no offline-crackable hash) spares a reconnecting
+  // broker the slow check.
   std::array<unsigned char, 32> digest{};
   crypto_generichash(digest.data(), digest.size(),
                      reinterpret_cast<const unsigned char*>(password.data()),
-                     password.size(), nullptr, 0);
+                     password.size(), digest_key_.data(), digest_key_.size());
+  bool cached = false;
   {
     std::lock_guard<std::mutex> guard(slot->auth_mu);
-    if (slot->verified && *slot->verified == digest) return;
+    cached = slot->verified && *slot->verified == digest;
   }
-  Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
-  if (!ok.ok()) {
-    spdlog::error("logon of {}: password check failed: {}", sender,
-                  ok.status().message());
-    throw FIX::RejectLogon("password check unavailable");
+  if (!cached) {
+    if (!verify_slots_.try_acquire_for(std::chrono::seconds(5))) {
+      RefuseLogon(sender, address, "logon service busy; retry later", false);
+    }
+    Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
+    verify_slots_.release();
+    if (!ok.ok()) {
+      spdlog::error("logon of {}: password check failed: {}", sender,
+                    ok.status().message());
+      RefuseLogon(sender, address, "password check unavailable", false);
+    }
+    if (!*ok) {
+      RefuseLogon(sender, address, "invalid password", true);
+    }
+    std::lock_guard<std::mutex> guard(slot->auth_mu);
+    slot->verified = digest;
   }
-  if (!*ok) {
-    spdlog::warn("logon of {} refused: wrong password", sender);
-    throw FIX::RejectLogon("invalid password");
-  }
-  std::lock_guard<std::mutex> guard(slot->auth_mu);
-  slot->verified = digest;
+  throttle_.RecordSuccess(sender);
 }
 
 void Server::Impl::fromApp(
@@ -726,6 +890,14 @@ void Server::Impl::HandleApp(const FIX::Message& message,
     } catch (const FIX::SessionNotFound&) {
     }
   };
+  if ((type == "D" || type == "G") && settlement_halted_) {
+    FIX::Message reject = ApplicationUnavailable(
+        message, type,
+        "exchange halted: the registry cannot record settlements; new orders "
+        "and replaces are refused until it can (cancels are accepted)");
+    send(reject);
+    return;
+  }
   Translation t;
   if (type == "D") {
     t = TranslateNewOrder(message, *tables, exec_ids_, now);
@@ -807,9 +979,11 @@ void Server::Impl::SequencerLoop() {
     if (writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
     } else {
+      writer_waker_.Notify();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
+  writer_waker_.Notify();
   // Everything left for slow sessions goes to their senders before they stop.
   for (auto& [id, slot] : slots_) {
     while (!slot->overflow.empty()) {
@@ -1114,21 +1288,40 @@ void Server::Impl::PushRegistryBatch() {
          writer_queue_.push(writer_backlog_.front())) {
     writer_backlog_.pop_front();
   }
+  writer_waker_.Notify();
 }
 
-void Server::Impl::FlushRegistryWriter() {
+// Waits until the registry writer has applied every batch pushed so far.
+// Returns false (at once, or as soon as it happens) while the registry is
+// refusing settlement: the wait could otherwise last until the disk is fixed.
+bool Server::Impl::FlushRegistryWriter() {
   PushRegistryBatch();
   while (writer_applied_.load() < writer_pushed_.load()) {
+    if (settlement_halted_) return false;
     while (!writer_backlog_.empty() &&
            writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
     }
+    writer_waker_.Notify();
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
+  return true;
 }
 
 void Server::Impl::RunOperator(Inbound* item) {
-  FlushRegistryWriter();
+  // An operator write goes to the registry only when the registry has every
+  // settlement before it and the journal can record the engine commands that
+  // follow from it.
+  if (failed_ || !FlushRegistryWriter()) {
+    if (item->reply) {
+      item->reply->set_value(ledger::ControlErrorResponse(
+          failed_ ? "the journal cannot be written: the exchange is stopping"
+                  : "the registry is refusing settlements (see the server "
+                    "log): operator writes wait until it accepts them again"));
+    }
+    item->reply.reset();
+    return;
+  }
   std::string response = ledger::ExecuteControlRequest(*registry_, item->line);
   bool ok = false;
   try {
@@ -1170,6 +1363,9 @@ void Server::Impl::RunOperator(Inbound* item) {
 // Senders, registry writer, clock, control socket
 
 void Server::Impl::SenderLoop(SessionSlot* slot) {
+  // The acceptor's Session object lives as long as the acceptor (longer
+  // than this thread): look it up once, not per message.
+  FIX::Session* session = nullptr;
   while (true) {
     Outbound* out = nullptr;
     if (!slot->queue.pop(out)) {
@@ -1199,7 +1395,10 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
     delete out;
     if (!message) continue;
     try {
-      FIX::Session::sendToTarget(*message, slot->session_id);
+      if (session == nullptr) {
+        session = FIX::Session::lookupSession(slot->session_id);
+      }
+      if (session != nullptr) session->send(*message);
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
@@ -1227,7 +1426,10 @@ void Server::Impl::WriterLoop() {
     if (count == 0) {
       if (stop_writer_ && writer_applied_.load() >= writer_pushed_.load())
         break;
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      // Sleep until the sequencer hands over a batch (or the stop).
+      writer_waker_.Wait([&] {
+        return writer_queue_.read_available() > 0 || stop_writer_.load();
+      });
       continue;
     }
     for (auto& [key, r] : reservations) merged.reservations.push_back(r);
@@ -1236,21 +1438,45 @@ void Server::Impl::WriterLoop() {
     // journal position past trades the registry has not seen. If it is still
     // refused when the server stops, no snapshot is written, so the next
     // start replays the journal and settles those trades then.
+    //
+    // While a batch is refused the exchange is halted for new orders
+    // (settlement_halted_): trading on would pile up trades the registry
+    // cannot record. Once the server is stopping, the writer gives up (the
+    // sequencer's last batches must not wait on a full disk) and skips the
+    // rest, which the next start settles from the journal.
     Status applied =
         unsettled_ ? Status::Ok() : registry_->ApplyServerBatch(merged);
-    while (!applied.ok()) {
-      spdlog::error(
-          "settlement of {} trades up to seq {} refused: {} (retrying; "
-          "nothing later settles until it succeeds)",
-          merged.trades.size(), merged.journal_position, applied.message());
-      if (stop_writer_) {
+    for (int attempt = 0; !applied.ok(); ++attempt) {
+      if (attempt == 0 && !settlement_halted_.exchange(true)) {
+        spdlog::critical(
+            "registry refuses settlement: {}; new orders and replaces are "
+            "refused until it succeeds (cancels are still accepted)",
+            applied.message());
+      }
+      if (attempt % 25 == 0) {  // every 5 s
+        spdlog::error(
+            "settlement of {} trades up to seq {} refused: {} (retrying; "
+            "nothing later settles until it succeeds)",
+            merged.trades.size(), merged.journal_position, applied.message());
+      }
+      if (stop_writer_ || stop_sequencer_) {
         unsettled_ = true;
         break;
       }
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       applied = registry_->ApplyServerBatch(merged);
     }
+    if (applied.ok() && !unsettled_ && settlement_halted_.exchange(false)) {
+      spdlog::warn(
+          "registry accepts settlement again (up to seq {}): new orders are "
+          "accepted again",
+          merged.journal_position);
+    }
     writer_applied_.fetch_add(count);
+    // Let settlements gather briefly: at most about one registry commit per
+    // interval instead of one per sequencer batch (every commit rewrites the
+    // B-tree pages it touches). No acknowledgement waits for the registry.
+    if (!stop_writer_) std::this_thread::sleep_for(kSettlementGather);
   }
 }
 
@@ -1267,6 +1493,37 @@ void Server::Impl::ClockLoop() {
       Push(item);
     }
   }
+}
+
+void Server::Impl::FlushLogonRecords() {
+  LogonRecorder::Batch batch = logon_records_.Take();
+  if (batch.empty()) {
+    return;
+  }
+  Status recorded = registry_->RecordLogonEvents(batch.events, batch.dropped);
+  if (!recorded.ok()) {
+    spdlog::error("{} logon records not written to the audit log: {}",
+                  batch.events.size(), recorded.message());
+  }
+}
+
+// Logon events reach the audit log in one registry write per interval, off
+// the session threads and the sequencer: a logon storm costs one audit entry
+// (of at most 256 merged records) per interval.
+void Server::Impl::AuditLoop() {
+  const auto interval =
+      std::chrono::milliseconds(options_.config.logon_audit_interval_ms);
+  auto next = std::chrono::steady_clock::now() + interval;
+  while (!stop_audit_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::min(50, options_.config.logon_audit_interval_ms)));
+    if (std::chrono::steady_clock::now() < next) {
+      continue;
+    }
+    FlushLogonRecords();
+    next = std::chrono::steady_clock::now() + interval;
+  }
+  FlushLogonRecords();
 }
 
 void Server::Impl::ServeControlClient(int fd) {
@@ -1369,6 +1626,7 @@ Status Server::Impl::Stop() {
   sequencer_waker_.WakeAlways();
   if (sequencer_.joinable()) sequencer_.join();
   stop_writer_ = true;
+  writer_waker_.WakeAlways();
   if (writer_.joinable()) writer_.join();
   stop_senders_ = true;
   for (auto& [id, slot] : slots_) {
@@ -1390,6 +1648,8 @@ Status Server::Impl::Stop() {
       spdlog::warn("stopping the FIX acceptor: {}", e.what());
     }
   }
+  stop_audit_ = true;
+  if (audit_.joinable()) audit_.join();  // flushes the last logon records
   for (auto& [id, slot] : slots_) {
     slot->waker.WakeAlways();
     if (slot->sender.joinable()) slot->sender.join();

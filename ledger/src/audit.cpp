@@ -285,37 +285,25 @@ Result<AuditReport> Registry::AuditVerify() const {
     if (!st.ok()) {
       return st;
     }
-    st = txn.Scan(
-        im.dbi_[kInstrumentsDb], "",
-        [&](std::string_view k, std::string_view v, bool*) -> Status {
-          KeyReader kr(k);
-          std::uint32_t id = 0;
-          if (!kr.U32(&id)) {
-            return Status::Corruption("bad instrument key");
-          }
-          InstrumentInfo info;
-          Status s2 = DecodeInstrument(id, v, &info);
-          if (!s2.ok()) {
-            return s2;
-          }
-          ConservationLine line;
-          line.symbol = info.spec.symbol;
-          line.issued = Quantity(total(TotalKind::kIssued, id));
-          line.surrendered = Quantity(total(TotalKind::kSurrendered, id));
-          line.cancelled = Quantity(total(TotalKind::kCancelled, id));
-          line.held = Quantity(held[id]);
-          held.erase(id);
-          if (line.issued - line.surrendered - line.cancelled != line.held) {
-            problems.push_back(
-                line.symbol + ": issued " +
-                std::to_string(line.issued.value()) + " - surrendered " +
-                std::to_string(line.surrendered.value()) + " - cancelled " +
-                std::to_string(line.cancelled.value()) + " != held " +
-                std::to_string(line.held.value()));
-          }
-          report.instruments.push_back(std::move(line));
-          return Status::Ok();
-        });
+    st = im.ForEachInstrument(txn, [&](const InstrumentInfo& info) -> Status {
+      const std::uint32_t id = info.id.value();
+      ConservationLine line;
+      line.symbol = info.spec.symbol;
+      line.issued = Quantity(total(TotalKind::kIssued, id));
+      line.surrendered = Quantity(total(TotalKind::kSurrendered, id));
+      line.cancelled = Quantity(total(TotalKind::kCancelled, id));
+      line.held = Quantity(held[id]);
+      held.erase(id);
+      if (line.issued - line.surrendered - line.cancelled != line.held) {
+        problems.push_back(
+            line.symbol + ": issued " + std::to_string(line.issued.value()) +
+            " - surrendered " + std::to_string(line.surrendered.value()) +
+            " - cancelled " + std::to_string(line.cancelled.value()) +
+            " != held " + std::to_string(line.held.value()));
+      }
+      report.instruments.push_back(std::move(line));
+      return Status::Ok();
+    });
     if (!st.ok()) {
       return st;
     }

@@ -119,6 +119,14 @@ json HoldingsJson(const AccountHoldings& h) {
             {"free_tiyn", h.CashFree().value()}}}};
 }
 
+}  // namespace
+
+std::string HoldingsJsonText(const AccountHoldings& holdings) {
+  return HoldingsJson(holdings).dump();
+}
+
+namespace {
+
 // Holdings of the named accounts after a write, so that callers (and a
 // server) see the new balances.
 Result<json> After(Registry& r, std::initializer_list<std::string> accounts) {

@@ -154,61 +154,33 @@ Result<AccountState> Registry::LoadAccountState() const {
   AccountState state;
   Impl& im = *impl_;
   Status s = im.Read("load account state", [&](const Txn& txn) -> Status {
-    Status st = txn.Scan(
-        im.dbi_[kInstrumentsDb], "",
-        [&](std::string_view k, std::string_view v, bool*) -> Status {
-          KeyReader kr(k);
-          std::uint32_t id = 0;
-          if (!kr.U32(&id)) {
-            return Status::Corruption("malformed key");
-          }
+    Status st = im.ForEachRecord(
+        txn, kInstrumentsDb,
+        [&](std::uint32_t id, std::string_view v) -> Status {
           InstrumentInfo info;
-          ValueReader r(v, RecordType::kInstrument, "instrument record");
-          std::string sym;
-          std::uint8_t kind = 0;
-          std::uint16_t vintage = 0;
-          std::int64_t tick = 0;
-          std::int64_t max_qty = 0;
           std::uint8_t status = 0;
-          r.Str(&sym);
-          r.U8(&kind);
-          r.U16(&vintage);
-          r.I64(&tick);
-          r.I64(&max_qty);
-          r.U8(&status);
-          if (!r.ok()) {
-            return r.status();
+          Status s2 = DecodeInstrument(id, v, &info, &status);
+          if (!s2.ok()) {
+            return s2;
           }
           state.instruments.push_back(InstrumentState{
-              InstrumentId(id), sym, Price(tick), Quantity(max_qty),
-              static_cast<TradingStatus>(status)});
+              info.id, info.spec.symbol, info.spec.tick,
+              info.spec.max_order_qty, static_cast<TradingStatus>(status)});
           return Status::Ok();
         });
     if (!st.ok()) {
       return st;
     }
-    st = txn.Scan(
-        im.dbi_[kAccountsDb], "",
-        [&](std::string_view k, std::string_view, bool*) -> Status {
-          KeyReader kr(k);
-          std::uint32_t id = 0;
-          if (!kr.U32(&id)) {
-            return Status::Corruption("bad key");
-          }
-          CompanyInfo c;
-          Status s2 = im.GetAccount(txn, AccountId(id), &c);
-          if (!s2.ok()) {
-            return s2;
-          }
-          Balance cash;
-          s2 = im.GetCash(txn, AccountId(id), &cash);
-          if (!s2.ok()) {
-            return s2;
-          }
-          state.accounts.push_back(AccountEntry{
-              AccountId(id), c.spec.id, Cash(cash.held), c.spec.holding_limit});
-          return Status::Ok();
-        });
+    st = im.ForEachCompany(txn, [&](const CompanyInfo& c) -> Status {
+      Balance cash;
+      Status s2 = im.GetCash(txn, c.account, &cash);
+      if (!s2.ok()) {
+        return s2;
+      }
+      state.accounts.push_back(AccountEntry{
+          c.account, c.spec.id, Cash(cash.held), c.spec.holding_limit});
+      return Status::Ok();
+    });
     if (!st.ok()) {
       return st;
     }
@@ -235,14 +207,8 @@ Result<AccountState> Registry::LoadAccountState() const {
     if (!st.ok()) {
       return st;
     }
-    st = txn.Scan(
-        im.dbi_[kBrokersDb], "",
-        [&](std::string_view k, std::string_view v, bool*) -> Status {
-          KeyReader kr(k);
-          std::uint32_t id = 0;
-          if (!kr.U32(&id)) {
-            return Status::Corruption("bad key");
-          }
+    st = im.ForEachRecord(
+        txn, kBrokersDb, [&](std::uint32_t id, std::string_view v) -> Status {
           ValueReader r(v, RecordType::kBroker, "broker record");
           std::string comp;
           std::string hash;
@@ -1016,82 +982,64 @@ Status Registry::Transfer(std::string_view symbol, std::string_view from,
       });
 }
 
-Status Registry::DepositCash(std::string_view account, Cash amount) {
-  Status s = CheckPositive(amount.value(), "cash deposit: amount");
+namespace {
+
+// A cash deposit (kind kDeposited) or withdrawal (kWithdrawn) as one audited
+// write: checks the amount, then the account, then the balance it would leave.
+Status ChangeCash(Registry::Impl& im, std::string_view op,
+                  std::string_view account, Cash amount, TotalKind kind) {
+  const std::string what(op);
+  Status s = CheckPositive(amount.value(), what + ": amount");
   if (!s.ok()) {
     return s;
   }
-  Impl& im = *impl_;
-  return im.Write(
-      "cash deposit", [&](WriteContext& ctx, std::string* args) -> Status {
-        CompanyInfo company;
-        Status st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok()) {
-          return Status(st.code(), "cash deposit: " + st.message());
-        }
-        Balance b;
-        st = im.GetCash(ctx.txn, company.account, &b);
-        if (!st.ok()) {
-          return st;
-        }
-        if (b.held + amount.value() > kMaxAmount) {
-          return Status::InvalidArgument(
-              "cash deposit: balance would exceed "
-              "10^15 tiyn");
-        }
-        b.held += amount.value();
-        st = im.PutCash(ctx.txn, company.account, b);
-        if (!st.ok()) {
-          return st;
-        }
-        st = im.AddTotal(ctx, TotalKind::kDeposited, 0, amount.value());
-        if (!st.ok()) {
-          return st;
-        }
-        *args = "{\"account\":" + Json(account) +
-                ",\"amount_tiyn\":" + std::to_string(amount.value()) + "}";
-        return Status::Ok();
-      });
+  const bool deposit = kind == TotalKind::kDeposited;
+  return im.Write(op, [&](WriteContext& ctx, std::string* args) -> Status {
+    CompanyInfo company;
+    Status st = im.FindAccount(ctx.txn, account, &company);
+    if (!st.ok()) {
+      return Status(st.code(), what + ": " + st.message());
+    }
+    Balance b;
+    st = im.GetCash(ctx.txn, company.account, &b);
+    if (!st.ok()) {
+      return st;
+    }
+    if (deposit && b.held + amount.value() > kMaxAmount) {
+      return Status::InvalidArgument(what +
+                                     ": balance would exceed 10^15 tiyn");
+    }
+    if (!deposit && b.held - b.reserved < amount.value()) {
+      return Status::FailedPrecondition(
+          what + ": insufficient free cash in '" + std::string(account) +
+          "': free " + FormatCash(Cash(b.held - b.reserved)) + " KZT, needed " +
+          FormatCash(amount) + " KZT");
+    }
+    b.held += deposit ? amount.value() : -amount.value();
+    st = im.PutCash(ctx.txn, company.account, b);
+    if (!st.ok()) {
+      return st;
+    }
+    st = im.AddTotal(ctx, kind, 0, amount.value());
+    if (!st.ok()) {
+      return st;
+    }
+    *args = "{\"account\":" + Json(account) +
+            ",\"amount_tiyn\":" + std::to_string(amount.value()) + "}";
+    return Status::Ok();
+  });
+}
+
+}  // namespace
+
+Status Registry::DepositCash(std::string_view account, Cash amount) {
+  return ChangeCash(*impl_, "cash deposit", account, amount,
+                    TotalKind::kDeposited);
 }
 
 Status Registry::WithdrawCash(std::string_view account, Cash amount) {
-  Status s = CheckPositive(amount.value(), "cash withdraw: amount");
-  if (!s.ok()) {
-    return s;
-  }
-  Impl& im = *impl_;
-  return im.Write(
-      "cash withdraw", [&](WriteContext& ctx, std::string* args) -> Status {
-        CompanyInfo company;
-        Status st = im.FindAccount(ctx.txn, account, &company);
-        if (!st.ok()) {
-          return Status(st.code(), "cash withdraw: " + st.message());
-        }
-        Balance b;
-        st = im.GetCash(ctx.txn, company.account, &b);
-        if (!st.ok()) {
-          return st;
-        }
-        if (b.held - b.reserved < amount.value()) {
-          return Status::FailedPrecondition(
-              "cash withdraw: insufficient free cash in '" +
-              std::string(account) + "': free " +
-              FormatCash(Cash(b.held - b.reserved)) + " KZT, needed " +
-              FormatCash(amount) + " KZT");
-        }
-        b.held -= amount.value();
-        st = im.PutCash(ctx.txn, company.account, b);
-        if (!st.ok()) {
-          return st;
-        }
-        st = im.AddTotal(ctx, TotalKind::kWithdrawn, 0, amount.value());
-        if (!st.ok()) {
-          return st;
-        }
-        *args = "{\"account\":" + Json(account) +
-                ",\"amount_tiyn\":" + std::to_string(amount.value()) + "}";
-        return Status::Ok();
-      });
+  return ChangeCash(*impl_, "cash withdraw", account, amount,
+                    TotalKind::kWithdrawn);
 }
 
 Status Registry::Surrender(std::string_view account, int year,
@@ -1457,22 +1405,10 @@ Result<std::vector<InstrumentInfo>> Registry::Instruments() const {
   std::vector<InstrumentInfo> out;
   Impl& im = *impl_;
   Status s = im.Read("instruments", [&](const Txn& txn) {
-    return txn.Scan(im.dbi_[kInstrumentsDb], "",
-                    [&](std::string_view k, std::string_view, bool*) -> Status {
-                      KeyReader kr(k);
-                      std::uint32_t id = 0;
-                      if (!kr.U32(&id)) {
-                        return Status::Corruption("bad key");
-                      }
-                      InstrumentInfo info;
-                      Status st =
-                          im.GetInstrument(txn, InstrumentId(id), &info);
-                      if (!st.ok()) {
-                        return st;
-                      }
-                      out.push_back(std::move(info));
-                      return Status::Ok();
-                    });
+    return im.ForEachInstrument(txn, [&](const InstrumentInfo& info) {
+      out.push_back(info);
+      return Status::Ok();
+    });
   });
   if (!s.ok()) {
     return s;
@@ -1484,43 +1420,32 @@ Result<std::vector<CompanyInfo>> Registry::Companies() const {
   std::vector<CompanyInfo> out;
   Impl& im = *impl_;
   Status s = im.Read("companies", [&](const Txn& txn) {
-    return txn.Scan(
-        im.dbi_[kAccountsDb], "",
-        [&](std::string_view k, std::string_view, bool*) -> Status {
-          KeyReader kr(k);
-          std::uint32_t id = 0;
-          if (!kr.U32(&id)) {
-            return Status::Corruption("bad key");
-          }
-          CompanyInfo info;
-          Status st = im.GetAccount(txn, AccountId(id), &info);
-          if (!st.ok()) {
-            return st;
-          }
-          st = txn.Scan(
-              im.dbi_[kCapsDb], Impl::IdKey(id),
-              [&](std::string_view ck, std::string_view cv, bool*) -> Status {
-                KeyReader ckr(ck);
-                std::uint32_t a = 0;
-                std::uint16_t y = 0;
-                if (!ckr.U32(&a) || !ckr.U16(&y)) {
-                  return Status::Corruption("bad cap key");
-                }
-                ValueReader r(cv, RecordType::kCap, "cap record");
-                std::int64_t cap = 0;
-                r.I64(&cap);
-                if (!r.ok()) {
-                  return r.status();
-                }
-                info.caps.emplace_back(y, Quantity(cap));
-                return Status::Ok();
-              });
-          if (!st.ok()) {
-            return st;
-          }
-          out.push_back(std::move(info));
-          return Status::Ok();
-        });
+    return im.ForEachCompany(txn, [&](const CompanyInfo& company) -> Status {
+      CompanyInfo info = company;
+      Status st = txn.Scan(
+          im.dbi_[kCapsDb], Impl::IdKey(info.account.value()),
+          [&](std::string_view ck, std::string_view cv, bool*) -> Status {
+            KeyReader ckr(ck);
+            std::uint32_t a = 0;
+            std::uint16_t y = 0;
+            if (!ckr.U32(&a) || !ckr.U16(&y)) {
+              return Status::Corruption("bad cap key");
+            }
+            ValueReader r(cv, RecordType::kCap, "cap record");
+            std::int64_t cap = 0;
+            r.I64(&cap);
+            if (!r.ok()) {
+              return r.status();
+            }
+            info.caps.emplace_back(y, Quantity(cap));
+            return Status::Ok();
+          });
+      if (!st.ok()) {
+        return st;
+      }
+      out.push_back(std::move(info));
+      return Status::Ok();
+    });
   });
   if (!s.ok()) {
     return s;
@@ -1609,20 +1534,7 @@ Result<std::vector<AccountHoldings>> Registry::Holdings(
       }
       return one(c);
     }
-    return txn.Scan(im.dbi_[kAccountsDb], "",
-                    [&](std::string_view k, std::string_view v, bool*) {
-                      KeyReader kr(k);
-                      std::uint32_t id = 0;
-                      if (!kr.U32(&id)) {
-                        return Status::Corruption("bad key");
-                      }
-                      CompanyInfo c;
-                      Status st = DecodeAccount(id, v, &c);
-                      if (!st.ok()) {
-                        return st;
-                      }
-                      return one(c);
-                    });
+    return im.ForEachCompany(txn, one);
   });
   if (!s.ok()) {
     return s;
@@ -1751,88 +1663,76 @@ Result<ComplianceReport> Registry::Compliance(int year) const {
       return st;
     }
     std::unordered_map<std::uint32_t, InstrumentKind> kinds;
-    return txn.Scan(
-        im.dbi_[kAccountsDb], "",
-        [&](std::string_view k, std::string_view v, bool*) -> Status {
-          KeyReader kr(k);
-          std::uint32_t id = 0;
-          if (!kr.U32(&id)) {
-            return Status::Corruption("bad key");
-          }
-          CompanyInfo c;
-          Status s2 = DecodeAccount(id, v, &c);
-          if (!s2.ok()) {
-            return s2;
-          }
-          ComplianceLine line;
-          line.company = c.spec.id;
-          std::optional<std::int64_t> cap;
-          s2 = im.GetCap(txn, c.account, year, &cap);
-          if (!s2.ok()) {
-            return s2;
-          }
-          line.cap = Quantity(cap.value_or(0));
-          std::optional<std::int64_t> verified;
-          s2 = im.VerifiedEmissions(txn, c.account, year, &verified);
-          if (!s2.ok()) {
-            return s2;
-          }
-          line.verified_emissions = Quantity(verified.value_or(0));
-          s2 = txn.Scan(
-              im.dbi_[kSurrendersDb], Impl::YearKey(id, year),
-              [&](std::string_view sk, std::string_view sv, bool*) -> Status {
-                KeyReader skr(sk);
-                std::uint32_t a = 0;
-                std::uint16_t y = 0;
-                std::uint32_t i = 0;
-                if (!skr.U32(&a) || !skr.U16(&y) || !skr.U32(&i)) {
-                  return Status::Corruption("malformed surrender key");
-                }
-                auto it = kinds.find(i);
-                if (it == kinds.end()) {
-                  InstrumentInfo info;
-                  Status s3 = im.GetInstrument(txn, InstrumentId(i), &info);
-                  if (!s3.ok()) {
-                    return s3;
-                  }
-                  it = kinds.emplace(i, info.spec.kind).first;
-                }
-                ValueReader r(sv, RecordType::kSurrender, "surrender record");
-                std::int64_t q = 0;
-                r.I64(&q);
-                if (!r.ok()) {
-                  return r.status();
-                }
-                if (it->second == InstrumentKind::kOffset) {
-                  line.surrendered_offset += Quantity(q);
-                } else {
-                  line.surrendered_quota += Quantity(q);
-                }
-                return Status::Ok();
-              });
-          if (!s2.ok()) {
-            return s2;
-          }
-          line.surrendered = line.surrendered_quota + line.surrendered_offset;
-          if (!verified) {
-            line.status = ComplianceStatus::kUnverified;
-          } else if (line.surrendered >= line.verified_emissions) {
-            line.status = ComplianceStatus::kCompliant;
-          } else {
-            line.status = ComplianceStatus::kShort;
-            line.shortfall = line.verified_emissions - line.surrendered;
-            const __int128 penalty =
-                static_cast<__int128>(line.shortfall.value()) *
-                static_cast<__int128>(policy.penalty_per_tonne.value());
-            if (penalty > static_cast<__int128>(kMaxAmount) * 1000) {
-              return Status::InvalidArgument("compliance: penalty of '" +
-                                             c.spec.id + "' overflows");
+    return im.ForEachCompany(txn, [&](const CompanyInfo& c) -> Status {
+      ComplianceLine line;
+      line.company = c.spec.id;
+      std::optional<std::int64_t> cap;
+      Status s2 = im.GetCap(txn, c.account, year, &cap);
+      if (!s2.ok()) {
+        return s2;
+      }
+      line.cap = Quantity(cap.value_or(0));
+      std::optional<std::int64_t> verified;
+      s2 = im.VerifiedEmissions(txn, c.account, year, &verified);
+      if (!s2.ok()) {
+        return s2;
+      }
+      line.verified_emissions = Quantity(verified.value_or(0));
+      s2 = txn.Scan(
+          im.dbi_[kSurrendersDb], Impl::YearKey(c.account.value(), year),
+          [&](std::string_view sk, std::string_view sv, bool*) -> Status {
+            KeyReader skr(sk);
+            std::uint32_t a = 0;
+            std::uint16_t y = 0;
+            std::uint32_t i = 0;
+            if (!skr.U32(&a) || !skr.U16(&y) || !skr.U32(&i)) {
+              return Status::Corruption("malformed surrender key");
             }
-            line.penalty = Cash(static_cast<std::int64_t>(penalty));
-          }
-          report.companies.push_back(std::move(line));
-          return Status::Ok();
-        });
+            auto it = kinds.find(i);
+            if (it == kinds.end()) {
+              InstrumentInfo info;
+              Status s3 = im.GetInstrument(txn, InstrumentId(i), &info);
+              if (!s3.ok()) {
+                return s3;
+              }
+              it = kinds.emplace(i, info.spec.kind).first;
+            }
+            ValueReader r(sv, RecordType::kSurrender, "surrender record");
+            std::int64_t q = 0;
+            r.I64(&q);
+            if (!r.ok()) {
+              return r.status();
+            }
+            if (it->second == InstrumentKind::kOffset) {
+              line.surrendered_offset += Quantity(q);
+            } else {
+              line.surrendered_quota += Quantity(q);
+            }
+            return Status::Ok();
+          });
+      if (!s2.ok()) {
+        return s2;
+      }
+      line.surrendered = line.surrendered_quota + line.surrendered_offset;
+      if (!verified) {
+        line.status = ComplianceStatus::kUnverified;
+      } else if (line.surrendered >= line.verified_emissions) {
+        line.status = ComplianceStatus::kCompliant;
+      } else {
+        line.status = ComplianceStatus::kShort;
+        line.shortfall = line.verified_emissions - line.surrendered;
+        const __int128 penalty =
+            static_cast<__int128>(line.shortfall.value()) *
+            static_cast<__int128>(policy.penalty_per_tonne.value());
+        if (penalty > static_cast<__int128>(kMaxAmount) * 1000) {
+          return Status::InvalidArgument("compliance: penalty of '" +
+                                         c.spec.id + "' overflows");
+        }
+        line.penalty = Cash(static_cast<std::int64_t>(penalty));
+      }
+      report.companies.push_back(std::move(line));
+      return Status::Ok();
+    });
   });
   if (!s.ok()) {
     return s;

@@ -230,7 +230,7 @@ std::string Registry::Impl::YearKey(std::uint32_t account, int year) {
 }
 
 Status DecodeInstrument(std::uint32_t id, std::string_view v,
-                        InstrumentInfo* out) {
+                        InstrumentInfo* out, std::uint8_t* status_out) {
   ValueReader r(v, RecordType::kInstrument, "instrument record");
   std::uint8_t kind = 0;
   std::uint16_t vintage = 0;
@@ -248,6 +248,9 @@ Status DecodeInstrument(std::uint32_t id, std::string_view v,
   out->spec.vintage = vintage;
   out->spec.tick = Price(tick);
   out->spec.max_order_qty = Quantity(max_qty);
+  if (status_out != nullptr) {
+    *status_out = status;
+  }
   return Decoded(r);
 }
 
@@ -352,6 +355,44 @@ Status Registry::Impl::GetAccount(const Txn& txn, AccountId id,
     return Status::NotFound("unknown account id " + std::to_string(id.value()));
   }
   return DecodeAccount(id.value(), v, out);
+}
+
+Status Registry::Impl::ForEachRecord(
+    const Txn& txn, Db db,
+    const std::function<Status(std::uint32_t id, std::string_view value)>& fn)
+    const {
+  return txn.Scan(
+      dbi_[db], "",
+      [&](std::string_view k, std::string_view v, bool*) -> Status {
+        KeyReader kr(k);
+        std::uint32_t id = 0;
+        if (!kr.U32(&id)) {
+          return Status::Corruption("malformed record key in table " +
+                                    std::to_string(db));
+        }
+        return fn(id, v);
+      });
+}
+
+Status Registry::Impl::ForEachInstrument(
+    const Txn& txn,
+    const std::function<Status(const InstrumentInfo&)>& fn) const {
+  return ForEachRecord(txn, kInstrumentsDb,
+                       [&](std::uint32_t id, std::string_view v) -> Status {
+                         InstrumentInfo info;
+                         Status s = DecodeInstrument(id, v, &info);
+                         return s.ok() ? fn(info) : s;
+                       });
+}
+
+Status Registry::Impl::ForEachCompany(
+    const Txn& txn, const std::function<Status(const CompanyInfo&)>& fn) const {
+  return ForEachRecord(txn, kAccountsDb,
+                       [&](std::uint32_t id, std::string_view v) -> Status {
+                         CompanyInfo info;
+                         Status s = DecodeAccount(id, v, &info);
+                         return s.ok() ? fn(info) : s;
+                       });
 }
 
 Status Registry::Impl::FindVerifier(const Txn& txn, std::string_view id,

@@ -121,6 +121,21 @@ class Registry::Impl {
                       VerifierInfo* out) const;
   Status NextId(const Txn& txn, Db db, std::uint32_t* id) const;
 
+  // ---- scans, in id order; an error from fn stops the scan and is returned;
+  // a malformed key or record is kCorruption ----
+  // Every record of a table keyed by a 32-bit id (instruments, accounts,
+  // brokers), undecoded.
+  Status ForEachRecord(
+      const Txn& txn, Db db,
+      const std::function<Status(std::uint32_t id, std::string_view value)>& fn)
+      const;
+  Status ForEachInstrument(
+      const Txn& txn,
+      const std::function<Status(const InstrumentInfo&)>& fn) const;
+  Status ForEachCompany(
+      const Txn& txn,
+      const std::function<Status(const CompanyInfo&)>& fn) const;
+
   // ---- balances ----
   Status GetHolding(const Txn& txn, AccountId account, InstrumentId instrument,
                     Balance* out) const;
@@ -160,8 +175,9 @@ class Registry::Impl {
 
 std::int64_t NowNanos();
 
+// `status`, when given, receives the instrument's trading status byte.
 Status DecodeInstrument(std::uint32_t id, std::string_view v,
-                        InstrumentInfo* out);
+                        InstrumentInfo* out, std::uint8_t* status = nullptr);
 Status DecodeAccount(std::uint32_t id, std::string_view v, CompanyInfo* out);
 Status DecodeIndex(std::string_view v, std::uint32_t* id);
 Status DecodeBalance(std::string_view v, RecordType type, Balance* out);

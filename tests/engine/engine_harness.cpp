@@ -82,6 +82,8 @@ const char* RejectName(RejectReason r) {
       return "replace_not_limit";
     case RejectReason::kBadCommand:
       return "bad_command";
+    case RejectReason::kOpenOrderLimit:
+      return "open_order_limit";
   }
   return "?";
 }

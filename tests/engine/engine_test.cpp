@@ -658,6 +658,135 @@ TEST_CASE("Level changes follow each command: bids then asks, best first",
   CHECK(depth.asks.empty());
 }
 
+// ---- Open-order limits
+// -------------------------------------------------------
+
+EngineOptions WithOpenOrderLimits(std::uint32_t per_account,
+                                  std::uint32_t per_broker) {
+  EngineOptions o = NoMarketData();
+  o.max_open_orders_per_account = per_account;
+  o.max_open_orders_per_broker = per_broker;
+  return o;
+}
+
+TEST_CASE("Account open-order limit: limit-1, limit, limit+1, then freed",
+          "[engine][limits]") {
+  Harness h(TestState(), WithOpenOrderLimits(3, 0));
+  Expect(h.Run("place cl=A1 acct=10 side=buy px=10 qty=1"), {"accepted id=1"});
+  Expect(h.Run("place cl=A2 acct=10 side=buy px=11 qty=1"), {"accepted id=2"});
+  // limit - 1 open: the third order reaches the limit and is accepted.
+  Expect(h.Run("place cl=A3 acct=10 side=sell px=50 qty=2"), {"accepted id=3"});
+  // At the limit: refused, whatever its kind, and nothing changes.
+  const std::uint64_t hash = h.engine().StateHash();
+  const CashView cash = h.engine().CashOf(AccountId{10});
+  const PositionView pos = h.engine().Position(AccountId{10}, InstrumentId{1});
+  Expect(h.Run("place cl=A4 acct=10 side=buy px=12 qty=1"),
+         {"rejected cl=A4 acct=10 reason=open_order_limit"});
+  Expect(h.Run("place cl=A5 acct=10 side=buy px=60 qty=1 tif=ioc"),
+         {"rejected reason=open_order_limit"});
+  Expect(h.Run("place cl=A6 acct=10 inst=2 side=sell px=5 qty=1"),
+         {"rejected reason=open_order_limit"});
+  CHECK(h.engine().StateHash() == hash);
+  CHECK(h.engine().CashOf(AccountId{10}).reserved == cash.reserved);
+  CHECK(h.engine().Position(AccountId{10}, InstrumentId{1}).reserved ==
+        pos.reserved);
+  CHECK(h.engine().RestingOrderCount() == 3);
+  // Another account of the same broker is not limited by account 10's count.
+  Expect(h.Run("place cl=B1 acct=11 side=buy px=10 qty=1"), {"accepted id=4"});
+  // A cancel frees a place.
+  Expect(h.Run("cancel cl=C1 orig=A1 acct=10 side=buy"), {"canceled id=1"});
+  Expect(h.Run("place cl=A7 acct=10 side=buy px=12 qty=1"), {"accepted id=5"});
+  Expect(h.Run("place cl=A8 acct=10 side=buy px=12 qty=1"),
+         {"rejected reason=open_order_limit"});
+  // A partial fill does not; a complete fill does.
+  Expect(h.Run("place b=2 cl=T1 acct=12 side=buy px=50 qty=1"),
+         {"accepted", "trade qty=1 sell=3", "filled id=3 leaves=1",
+          "filled status=filled"});
+  Expect(h.Run("place cl=A9 acct=10 side=buy px=12 qty=1"),
+         {"rejected reason=open_order_limit"});
+  Expect(h.Run("place b=2 cl=T2 acct=12 side=buy px=50 qty=1"),
+         {"accepted", "trade qty=1 sell=3", "filled id=3 status=filled",
+          "filled status=filled"});
+  Expect(h.Run("place cl=A10 acct=10 side=buy px=12 qty=1"), {"accepted id=8"});
+  // A replace is not a new order.
+  Expect(h.Run("replace cl=A11 orig=A10 acct=10 side=buy px=13 qty=2"),
+         {"replaced id=8"});
+  // Expiry frees the Day orders' places.
+  h.Run("expire");
+  Expect(h.Run("place cl=A12 acct=10 side=buy px=12 qty=1"), {"accepted"});
+}
+
+TEST_CASE("An order that does not rest leaves no open order behind",
+          "[engine][limits]") {
+  Harness h(TestState(), WithOpenOrderLimits(1, 0));
+  h.Run("place b=2 cl=S acct=12 side=sell px=100 qty=5 tif=gtc");
+  Expect(h.Run("place cl=I acct=10 side=buy px=100 qty=2 tif=ioc"),
+         {"accepted", "trade qty=2", "filled", "filled status=filled"});
+  Expect(h.Run("place cl=J acct=10 side=buy px=99 qty=2 tif=ioc"),
+         {"accepted", "canceled reason=ioc"});
+  Expect(h.Run("place cl=K acct=10 side=buy px=99 qty=2"), {"accepted"});
+  Expect(h.Run("place cl=L acct=10 side=buy px=99 qty=2 tif=ioc"),
+         {"rejected reason=open_order_limit"});
+}
+
+TEST_CASE("Broker open-order limit: limit-1, limit, limit+1, then freed",
+          "[engine][limits]") {
+  Harness h(TestState(), WithOpenOrderLimits(0, 2));
+  // Broker 1's orders count together across its accounts 10 and 11.
+  Expect(h.Run("place cl=A acct=10 side=buy px=10 qty=1"), {"accepted id=1"});
+  Expect(h.Run("place cl=B acct=11 side=buy px=10 qty=1"), {"accepted id=2"});
+  const std::uint64_t hash = h.engine().StateHash();
+  Expect(h.Run("place cl=C acct=10 side=buy px=10 qty=1"),
+         {"rejected b=1 reason=open_order_limit"});
+  Expect(h.Run("place cl=D acct=11 inst=2 side=sell px=10 qty=1"),
+         {"rejected reason=open_order_limit"});
+  CHECK(h.engine().StateHash() == hash);
+  // Broker 2 has its own count, even on the shared account 11.
+  Expect(h.Run("place b=2 cl=A acct=11 side=sell px=20 qty=1"),
+         {"accepted id=3"});
+  Expect(h.Run("place b=2 cl=B acct=12 side=sell px=21 qty=1"),
+         {"accepted id=4"});
+  Expect(h.Run("place b=2 cl=C acct=12 side=sell px=22 qty=1"),
+         {"rejected b=2 reason=open_order_limit"});
+  // The operator is not a broker: only account limits apply to it.
+  Expect(h.Run("place b=0 cl=O acct=10 side=buy px=5 qty=1"), {"accepted b=0"});
+  // A fill of broker 1's order 1 (by broker 2, once its own orders are
+  // cancelled) frees one of broker 1's places.
+  Expect(h.Run("mass b=2 cl=M scope=broker"),
+         {"canceled id=3", "canceled id=4", "mass_cancel affected=2"});
+  Expect(h.Run("place b=2 cl=E acct=12 side=sell px=10 qty=1"),
+         {"accepted", "trade qty=1 buy=1", "filled id=1 status=filled",
+          "filled status=filled"});
+  Expect(h.Run("place cl=F acct=10 side=buy px=10 qty=1"), {"accepted"});
+  Expect(h.Run("place cl=G acct=10 side=buy px=10 qty=1"),
+         {"rejected reason=open_order_limit"});
+}
+
+TEST_CASE("Open-order counts survive a snapshot; limits come from options",
+          "[engine][limits][snapshot]") {
+  Harness h(TestState(), WithOpenOrderLimits(2, 0));
+  h.Run("place cl=A acct=10 side=buy px=10 qty=1");
+  h.Run("place cl=B acct=10 side=buy px=11 qty=1");
+  const std::vector<std::uint8_t> bytes = h.engine().SaveSnapshot();
+  RecordingSink sink;
+  auto limited = Engine::LoadSnapshot(WithOpenOrderLimits(2, 0), bytes, &sink);
+  REQUIRE(limited.ok());
+  CHECK((*limited)->StateHash() == h.engine().StateHash());
+  std::string error;
+  auto place =
+      ParseCommand("place cl=C acct=10 side=buy px=12 qty=1", 10, &error);
+  REQUIRE(place.has_value());
+  (*limited)->Execute(*place);
+  REQUIRE(sink.lines.size() == 1);
+  CHECK(Matches(sink.lines[0], "rejected reason=open_order_limit"));
+  auto unlimited = Engine::LoadSnapshot(NoMarketData(), bytes, &sink);
+  REQUIRE(unlimited.ok());
+  (*unlimited)->Execute(*place);
+  REQUIRE(sink.lines.size() == 2);
+  CHECK(Matches(sink.lines[1], "accepted cl=C"));
+  CHECK((*unlimited)->CheckInvariants().ok());
+}
+
 // ---- Construction
 // ---------------------------------------------------------------
 

@@ -268,6 +268,23 @@ class ServerProcess {
     return -1;
   }
 
+  // Waits up to `timeout` for the server to exit on its own: its exit
+  // status (128 + the signal if a signal ended it), or nullopt while it
+  // still runs (or was never started).
+  std::optional<int> WaitExit(std::chrono::milliseconds timeout) {
+    if (pid_ <= 0) return std::nullopt;
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      int status = 0;
+      if (::waitpid(pid_, &status, WNOHANG) == pid_) {
+        pid_ = -1;
+        return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+      }
+      if (std::chrono::steady_clock::now() >= deadline) return std::nullopt;
+      std::this_thread::sleep_for(std::chrono::milliseconds(10));
+    }
+  }
+
   void Kill() {
     if (pid_ <= 0) return;
     ::kill(pid_, SIGKILL);

@@ -38,6 +38,18 @@ struct EngineOptions {
   // Check pre-trade risk (entitlements, units, cash, holding limits). Off
   // only for the book-only benchmark mode of carbonex-replay.
   bool risk_checks = true;
+  // Open-order limits; 0 = unlimited (the default). A PlaceOrder that would
+  // give its account more than max_open_orders_per_account open orders, or
+  // its broker more than max_open_orders_per_broker, is rejected with
+  // RejectReason::kOpenOrderLimit and changes nothing. An order is open
+  // while it rests in a book; a done order (filled, cancelled, expired)
+  // frees its place. Replaces do not count as new orders. Operator orders
+  // (kOperatorBroker) are subject to the account limit only. Applied with
+  // and without risk_checks. The limits are settings, not state: they are
+  // not part of snapshots or StateHash(), and a restored engine applies the
+  // options it is given.
+  std::uint32_t max_open_orders_per_account = 0;
+  std::uint32_t max_open_orders_per_broker = 0;
 };
 
 // One aggregated price level, for depth snapshots.

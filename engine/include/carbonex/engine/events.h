@@ -34,6 +34,9 @@ enum class RejectReason : std::uint8_t {
   kReplaceBelowFilled,  // new quantity < filled quantity
   kReplaceNotLimit,     // only limit orders can be replaced
   kBadCommand,          // inconsistent fields (e.g. side differs)
+  // The account or the broker already has the most open orders that
+  // EngineOptions allows (FIX OrdRejReason 3, "exceeds limit").
+  kOpenOrderLimit,
 };
 
 // Why a live order left the book without trading to completion.

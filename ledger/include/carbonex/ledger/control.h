@@ -53,6 +53,12 @@ struct ControlRequest {
 [[nodiscard]] std::string ExecuteControlRequest(Registry& registry,
                                                 std::string_view line);
 
+// One account's holdings as the JSON object text that write responses and
+// `carbonex-registry holdings --json` share: {"account", "units": [{"symbol",
+// "held", "reserved", "free"}...], "cash": {"held_tiyn", "reserved_tiyn",
+// "free_tiyn"}}.
+[[nodiscard]] std::string HoldingsJsonText(const AccountHoldings& holdings);
+
 // {"ok": false, "error": message} as one line.
 [[nodiscard]] std::string ControlErrorResponse(std::string_view message);
 // {"ok": true, "result": result_json} as one line; result_json must be a
