@@ -144,6 +144,7 @@ TEST_CASE(
   std::mt19937 rng(seed);
   const std::string db = dir.path() + "/db";
   Market::Create(db);
+  const nlohmann::json start = RegistryJson(db, "holdings");
   // 192 KiB of journal: a few thousand orders.
   TmpfsMount journal(db + "/journal", 192 * 1024);
   REQUIRE(journal.ok());
@@ -197,7 +198,7 @@ TEST_CASE(
   CheckAckedOrdersKnown(check, acked);
   check.Stop();
   REQUIRE(server.Terminate() == 0);
-  CheckSettlement(db, ledger.BuyerFills(), /*exact=*/false);
+  CheckSettlement(db, start, ledger.BuyerFills(), /*exact=*/false);
 }
 
 TEST_CASE(
@@ -211,6 +212,7 @@ TEST_CASE(
   }
   const std::string db = dir.path() + "/db";
   Market::Create(db);
+  const nlohmann::json start = RegistryJson(db, "holdings");
   const int port = FreePort();
   ServerProcess server(db, port);
   std::string why;
@@ -279,7 +281,7 @@ TEST_CASE(
   CheckAckedOrdersKnown(check, ledger.AckedOrders());
   check.Stop();
   REQUIRE(server.Terminate() == 0);
-  CheckSettlement(db, ledger.BuyerFills(), /*exact=*/true);
+  CheckSettlement(db, start, ledger.BuyerFills(), /*exact=*/true);
 }
 
 // Trades one unit between BRK1 (seller) and BRK2 (buyer) and waits for both
@@ -328,6 +330,7 @@ TEST_CASE(
   REQUIRE(journal_fs.ok());
   REQUIRE(store_fs.ok());
   Market::Create(db);
+  const nlohmann::json start = RegistryJson(db, "holdings");
   const int port = FreePort();
   ServerProcess server(db, port);
   std::string why;
@@ -401,9 +404,9 @@ TEST_CASE(
   }
   // Every trade a buyer was told of is settled exactly once, and nothing
   // else is.
-  std::size_t settled =
-      CheckSettlement(db, ledger.BuyerFills(), /*exact=*/true);
-  CHECK(settled >= 5);
+  SettlementTotals totals =
+      CheckSettlement(db, start, ledger.BuyerFills(), /*exact=*/true);
+  CHECK(totals.trades >= 5);
 }
 
 }  // namespace
