@@ -535,6 +535,15 @@ Translation TranslateNewOrder(const FIX::Message& message,
   return t;
 }
 
+FIX::Message RefusalFor(const FIX::Message& message, std::string_view text,
+                        ExecIdSource& exec_ids, Timestamp now) {
+  Echo echo = EchoOf(message);
+  if (message.getHeader().getField(35) == "G") {
+    return ImmediateCancelReject(echo, '2', 99, text, now);
+  }
+  return ImmediateReport(echo, '8', 99, text, exec_ids.Next(), now);
+}
+
 Translation TranslateCancel(const FIX::Message& message,
                             const NameTables& tables, Timestamp now) {
   Echo echo = EchoOf(message);

@@ -67,24 +67,6 @@ std::int64_t LastScheduledClose(std::int64_t now_ns, int close_minute) {
   return close <= now_ns ? close : close - kDay;
 }
 
-// BusinessMessageReject (j), BusinessRejectReason(380) 4 "application not
-// available": the answer to a new order or a replace while the exchange is
-// halted because the registry refuses settlement.
-FIX::Message ApplicationUnavailable(const FIX::Message& request,
-                                    const std::string& type,
-                                    const std::string& text) {
-  FIX::Message reject;
-  reject.getHeader().setField(35, "j");
-  if (request.getHeader().isSetField(34)) {
-    reject.setField(45, request.getHeader().getField(34));
-  }
-  reject.setField(372, type);
-  if (request.isSetField(11)) reject.setField(379, request.getField(11));
-  reject.setField(380, "4");
-  reject.setField(58, text);
-  return reject;
-}
-
 class CollectingSink : public engine::EventSink {
  public:
   void OnEvent(const engine::Event& event) override { events.push_back(event); }
@@ -250,6 +232,8 @@ class Server::Impl : public FIX::Application {
   void Enqueue(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
   void PushRegistryBatch();
+  // Waits until the registry writer has applied every batch pushed; false
+  // (at once) while settlement is stalled.
   bool FlushRegistryWriter();
   void Fail(const Status& status);
 
@@ -300,10 +284,9 @@ class Server::Impl : public FIX::Application {
   // stop: the engine is then ahead of the registry, so Stop() keeps the old
   // snapshot and the journal after it for the next start to settle from.
   std::atomic<bool> unsettled_{false};
-  // Set by the registry writer while a settlement batch is being refused
-  // (disk full, map full, read-only files): the gateway then refuses new
-  // orders and replaces, and operator writes, until a retry succeeds.
-  std::atomic<bool> settlement_halted_{false};
+  // Set by the registry writer while a settlement batch is refused (e.g. the
+  // LMDB map is full): new orders and replaces are refused meanwhile.
+  std::atomic<bool> settlement_stalled_{false};
 
   std::atomic<bool> stop_senders_{false};
   std::atomic<bool> stop_aux_{false};
@@ -748,12 +731,15 @@ void Server::Impl::HandleApp(const FIX::Message& message,
     } catch (const FIX::SessionNotFound&) {
     }
   };
-  if ((type == "D" || type == "G") && settlement_halted_) {
-    FIX::Message reject = ApplicationUnavailable(
-        message, type,
-        "exchange halted: the registry cannot record settlements; new orders "
-        "and replaces are refused until it can (cancels are accepted)");
-    send(reject);
+  if ((type == "D" || type == "G") && settlement_stalled_.load()) {
+    // Nothing new may trade while the registry cannot record trades;
+    // cancels, status requests and mass cancels still work.
+    FIX::Message refusal = RefusalFor(
+        message,
+        "settlement stalled: the registry cannot record trades; new orders "
+        "and replaces are refused",
+        exec_ids_, now);
+    send(refusal);
     return;
   }
   Translation t;
@@ -1146,13 +1132,10 @@ void Server::Impl::PushRegistryBatch() {
   }
 }
 
-// Waits until the registry writer has applied every batch pushed so far.
-// Returns false (at once, or as soon as it happens) while the registry is
-// refusing settlement: the wait could otherwise last until the disk is fixed.
 bool Server::Impl::FlushRegistryWriter() {
   PushRegistryBatch();
   while (writer_applied_.load() < writer_pushed_.load()) {
-    if (settlement_halted_) return false;
+    if (settlement_stalled_.load()) return false;
     while (!writer_backlog_.empty() &&
            writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
@@ -1163,15 +1146,22 @@ bool Server::Impl::FlushRegistryWriter() {
 }
 
 void Server::Impl::RunOperator(Inbound* item) {
-  // An operator write goes to the registry only when the registry has every
-  // settlement before it and the journal can record the engine commands that
-  // follow from it.
-  if (failed_ || !FlushRegistryWriter()) {
+  if (failed_) {
+    // The journal cannot record the engine commands a registry write needs.
     if (item->reply) {
       item->reply->set_value(ledger::ControlErrorResponse(
-          failed_ ? "the journal cannot be written: the exchange is stopping"
-                  : "the registry is refusing settlements (see the server "
-                    "log): operator writes wait until it accepts them again"));
+          "the journal cannot be written: the exchange is stopping"));
+    }
+    item->reply.reset();
+    return;
+  }
+  if (!FlushRegistryWriter()) {
+    // The registry is behind the engine: a write now could contradict
+    // trades it has not recorded.
+    if (item->reply) {
+      item->reply->set_value(ledger::ControlErrorResponse(
+          "settlement stalled: the registry cannot record trades; operator "
+          "writes are refused until it can (see the server log)"));
     }
     item->reply.reset();
     return;
@@ -1283,27 +1273,22 @@ void Server::Impl::WriterLoop() {
     // journal position past trades the registry has not seen. If it is still
     // refused when the server stops, no snapshot is written, so the next
     // start replays the journal and settles those trades then.
-    //
-    // While a batch is refused the exchange is halted for new orders
-    // (settlement_halted_): trading on would pile up trades the registry
-    // cannot record. Once the server is stopping, the writer gives up (the
-    // sequencer's last batches must not wait on a full disk) and skips the
-    // rest, which the next start settles from the journal.
     Status applied =
         unsettled_ ? Status::Ok() : registry_->ApplyServerBatch(merged);
-    for (int attempt = 0; !applied.ok(); ++attempt) {
-      if (attempt == 0 && !settlement_halted_.exchange(true)) {
-        spdlog::critical(
-            "registry refuses settlement: {}; new orders and replaces are "
-            "refused until it succeeds (cancels are still accepted)",
-            applied.message());
-      }
-      if (attempt % 25 == 0) {  // every 5 s
-        spdlog::error(
-            "settlement of {} trades up to seq {} refused: {} (retrying; "
-            "nothing later settles until it succeeds)",
-            merged.trades.size(), merged.journal_position, applied.message());
-      }
+    if (!applied.ok() && !settlement_stalled_.exchange(true)) {
+      spdlog::error(
+          "settlement stalled: {}; new orders and replaces are refused until "
+          "it succeeds",
+          applied.message());
+    }
+    while (!applied.ok()) {
+      spdlog::error(
+          "settlement of {} trades up to seq {} refused: {} (retrying; "
+          "nothing later settles until it succeeds)",
+          merged.trades.size(), merged.journal_position, applied.message());
+      // Once the server is stopping, give up at once: the sequencer's last
+      // batches must not wait on a full disk (the writer then skips the
+      // rest, which the next start settles from the journal).
       if (stop_writer_ || stop_sequencer_) {
         unsettled_ = true;
         break;
@@ -1311,11 +1296,8 @@ void Server::Impl::WriterLoop() {
       std::this_thread::sleep_for(std::chrono::milliseconds(200));
       applied = registry_->ApplyServerBatch(merged);
     }
-    if (applied.ok() && !unsettled_ && settlement_halted_.exchange(false)) {
-      spdlog::warn(
-          "registry accepts settlement again (up to seq {}): new orders are "
-          "accepted again",
-          merged.journal_position);
+    if (applied.ok() && !unsettled_ && settlement_stalled_.exchange(false)) {
+      spdlog::info("settlement resumed: new orders are accepted again");
     }
     writer_applied_.fetch_add(count);
   }

@@ -117,15 +117,17 @@ bool Contains(const std::string& text, const std::string& what) {
 }
 
 // Client options that feed every application message to `ledger` and count
-// BusinessMessageRejects (j) with reason 4, application not available.
+// the orders refused because settlement is stalled (ExecutionReport
+// Rejected, OrdRejReason 99, Text "settlement stalled: ...").
 fixclient::ClientOptions Observed(int port, AckLedger* ledger,
-                                  std::atomic<int>* unavailable) {
+                                  std::atomic<int>* stalled) {
   fixclient::ClientOptions options = ClientFor(port, {"BRK1", "BRK2"});
-  options.on_app_message = [ledger, unavailable](std::size_t,
-                                                 const FIX::Message& m) {
+  options.on_app_message = [ledger, stalled](std::size_t,
+                                             const FIX::Message& m) {
     ledger->Observe(m);
-    if (fixclient::MsgTypeOf(m) == "j" && Get(m, 380) == "4") {
-      unavailable->fetch_add(1);
+    if (fixclient::MsgTypeOf(m) == "8" && Get(m, 150) == "8" &&
+        Get(m, 103) == "99" && Get(m, 58).rfind("settlement stalled", 0) == 0) {
+      stalled->fetch_add(1);
     }
   };
   return options;
@@ -154,10 +156,10 @@ TEST_CASE(
   REQUIRE(server.Start(&why));
 
   AckLedger ledger;
-  std::atomic<int> unavailable{0};
+  std::atomic<int> stalled{0};
   std::optional<int> exit_status;
   {
-    Client c(Observed(port, &ledger, &unavailable));
+    Client c(Observed(port, &ledger, &stalled));
     REQUIRE(c.Start().ok());
     REQUIRE(c.WaitLoggedOn(0, 15s).ok());
     REQUIRE(c.WaitLoggedOn(1, 15s).ok());
@@ -218,9 +220,9 @@ TEST_CASE(
   std::string why;
   REQUIRE(server.Start(&why));
   AckLedger ledger;
-  std::atomic<int> unavailable{0};
+  std::atomic<int> stalled{0};
   {
-    Client c(Observed(port, &ledger, &unavailable));
+    Client c(Observed(port, &ledger, &stalled));
     REQUIRE(c.Start().ok());
     REQUIRE(c.WaitLoggedOn(0, 15s).ok());
     REQUIRE(c.WaitLoggedOn(1, 15s).ok());
@@ -285,8 +287,8 @@ TEST_CASE(
 }
 
 // Trades one unit between BRK1 (seller) and BRK2 (buyer) and waits for both
-// answers. Returns false once the exchange answers "application not
-// available" (the halt) instead.
+// answers. Returns false once the exchange refuses an order because
+// settlement is stalled.
 bool TradeOnce(Client& c, AckLedger& ledger, const std::atomic<int>& halted,
                int n) {
   const int before = halted.load();
@@ -364,7 +366,7 @@ TEST_CASE(
   for (; n < 3000 && trading; ++n) trading = TradeOnce(c, ledger, halted, n);
   REQUIRE_FALSE(trading);
   INFO("trades before the halt: " << ledger.BuyerFills().size());
-  CHECK(Contains(server.Log(), "registry refuses settlement"));
+  CHECK(Contains(server.Log(), "settlement stalled"));
   // Cancels still go through while halted.
   REQUIRE(c.Send(0, fixclient::BuildOrderCancelRequest(
                         {"rest-x", "rest", "CO-A", "KZQ-2026", Side::kBuy}))
@@ -373,6 +375,11 @@ TEST_CASE(
     std::this_thread::sleep_for(10ms);
   }
   CHECK(ledger.WasCanceled("rest"));
+  // Operator writes are refused (at once, not after a time-out).
+  std::string said;
+  CHECK(RegistryStatus(db, "cash deposit CO-A 100", &said) != 0);
+  INFO(said);
+  CHECK(Contains(said, "settlement stalled"));
 
   SECTION("the disk is freed while the server runs: trading resumes") {
     std::filesystem::remove(filler);
@@ -382,7 +389,7 @@ TEST_CASE(
       if (!resumed) std::this_thread::sleep_for(100ms);
     }
     REQUIRE(resumed);
-    CHECK(Contains(server.Log(), "registry accepts settlement again"));
+    CHECK(Contains(server.Log(), "settlement resumed"));
     for (int i = 0; i < 5; ++i, ++n) CHECK(TradeOnce(c, ledger, halted, n));
     c.Stop();
     REQUIRE(server.Terminate() == 0);

@@ -101,6 +101,15 @@ struct Translation {
                                               const NameTables& tables,
                                               Timestamp now);
 
+// The answer to a NewOrderSingle (D) or OrderCancelReplaceRequest (G) that
+// the gateway refuses whatever its values, for an exchange-wide reason
+// (`text`, e.g. settlement stalled): for D an ExecutionReport Rejected with
+// OrdRejReason 99, for G an OrderCancelReject with CxlRejReason 99 and
+// CxlRejResponseTo 2. Precondition: `message` is a D or a G.
+[[nodiscard]] FIX::Message RefusalFor(const FIX::Message& message,
+                                      std::string_view text,
+                                      ExecIdSource& exec_ids, Timestamp now);
+
 // A MarketDataRequest (V), decoded.
 struct MarketDataRequest {
   std::string md_req_id;
