@@ -6,6 +6,7 @@
 // once it accepts logons; on SIGINT/SIGTERM stops accepting, drains, commits
 // and exits 0.
 #include <signal.h>
+#include <sys/stat.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
 #include <unistd.h>
@@ -60,6 +61,9 @@ int main(int argc, char** argv) {
   app.add_option("--fix-port", fix_port, "FIX port (overrides the config)")
       ->check(CLI::Range(1, 65535));
   CLI11_PARSE(app, argc, argv);
+  // Everything the server creates (QuickFIX's store and logs included) is
+  // readable by its owner only; docs/server.md, "Security".
+  ::umask(077);
 
   auto logger = spdlog::stderr_color_mt("carbonex-server");
   spdlog::set_default_logger(logger);

@@ -148,9 +148,46 @@ Result<ServerConfig> ParseConfig(std::string_view text) {
       if (!ParseBool(value, &config.fix_log)) return bad("on or off");
     } else if (key == "market_data") {
       if (!ParseBool(value, &config.market_data)) return bad("on or off");
+    } else if (key == "logon_failures_per_comp_id") {
+      if (!ParseInt(value, 1, 1000, &config.logon_failures_per_comp_id)) {
+        return bad("1..1000");
+      }
+    } else if (key == "logon_failures_per_address") {
+      if (!ParseInt(value, 1, 100000, &config.logon_failures_per_address)) {
+        return bad("1..100000");
+      }
+    } else if (key == "logon_failure_window_seconds") {
+      if (!ParseInt(value, 1, 86400, &config.logon_failure_window_seconds)) {
+        return bad("1..86400");
+      }
+    } else if (key == "logon_backoff_seconds") {
+      if (!ParseInt(value, 1, 86400, &config.logon_backoff_seconds)) {
+        return bad("1..86400");
+      }
+    } else if (key == "logon_audit_interval_ms") {
+      if (!ParseInt(value, 10, 60000, &config.logon_audit_interval_ms)) {
+        return bad("10..60000");
+      }
+    } else if (key == "tls_certificate") {
+      if (value.empty()) return bad("a PEM file");
+      config.tls_certificate = std::string(value);
+    } else if (key == "tls_private_key") {
+      if (value.empty()) return bad("a PEM file");
+      config.tls_private_key = std::string(value);
+    } else if (key == "tls_ca") {
+      if (value.empty()) return bad("a PEM file");
+      config.tls_ca = std::string(value);
     } else {
       return error("unknown key '" + std::string(key) + "'");
     }
+  }
+  if (config.tls_certificate.empty() != config.tls_private_key.empty()) {
+    return Status::InvalidArgument(
+        "config: tls_certificate and tls_private_key go together");
+  }
+  if (!config.tls_ca.empty() && config.tls_certificate.empty()) {
+    return Status::InvalidArgument(
+        "config: tls_ca needs tls_certificate and tls_private_key");
   }
   return config;
 }

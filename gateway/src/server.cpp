@@ -4,21 +4,29 @@
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
 #include <quickfix/FileLog.h>
-#include <quickfix/FileStore.h>
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/ThreadedSocketAcceptor.h>
+// QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
+// libquickfix is built with OpenSSL.
+#ifndef HAVE_SSL
+#define HAVE_SSL 1
+#endif
+#include <quickfix/ThreadedSSLSocketAcceptor.h>
 #include <signal.h>
 #include <sodium.h>
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <array>
 #include <atomic>
 #include <boost/lockfree/queue.hpp>
 #include <boost/lockfree/spsc_queue.hpp>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <future>
@@ -26,6 +34,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <semaphore>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -37,6 +46,8 @@
 #include "carbonex/gateway/name_tables.h"
 #include "carbonex/ledger/control.h"
 #include "carbonex/ledger/registry.h"
+#include "fix_store.h"
+#include "logon_security.h"
 #include "snapshot_file.h"
 
 // QuickFIX's Application interface uses dynamic exception specifications,
@@ -171,6 +182,7 @@ class Server::Impl : public FIX::Application {
   explicit Impl(ServerOptions options)
       : options_(std::move(options)),
         exec_ids_(NowNs()),
+        throttle_(ThrottleOptions(options_.config)),
         inbound_(8192),
         writer_queue_(4096) {}
   ~Impl() override;
@@ -200,6 +212,9 @@ class Server::Impl : public FIX::Application {
       FIX::FieldNotFound, FIX::IncorrectDataFormat, FIX::IncorrectTagValue,
       FIX::UnsupportedMessageType) override;
   void HandleLogon(const FIX::Message& message, const FIX::SessionID& id);
+  [[noreturn]] void RefuseLogon(const std::string& comp_id,
+                                const std::string& address,
+                                const std::string& reason, bool count_failure);
   void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
 
  private:
@@ -243,6 +258,17 @@ class Server::Impl : public FIX::Application {
   void ClockLoop();
   void ControlLoop();
   void ServeControlClient(int fd);
+  void AuditLoop();
+  void FlushLogonRecords();
+
+  static LogonThrottleOptions ThrottleOptions(const ServerConfig& config) {
+    LogonThrottleOptions o;
+    o.failures_per_comp_id = config.logon_failures_per_comp_id;
+    o.failures_per_address = config.logon_failures_per_address;
+    o.window = std::chrono::seconds(config.logon_failure_window_seconds);
+    o.backoff = std::chrono::seconds(config.logon_backoff_seconds);
+    return o;
+  }
 
   ServerOptions options_;
   ExecIdSource exec_ids_;
@@ -253,6 +279,18 @@ class Server::Impl : public FIX::Application {
   std::unique_ptr<engine::Engine> engine_;
   std::atomic<std::shared_ptr<const NameTables>> tables_;
   KnownEntities known_;
+
+  // Logon security (session threads; the audit thread flushes the records).
+  LogonThrottle throttle_;
+  LogonRecorder logon_records_;
+  // crypto_pwhash verification takes 64 MiB and tens of milliseconds: at
+  // most this many run at once, whatever the number of connections.
+  std::counting_semaphore<64> verify_slots_{2};
+  // Key of the in-memory digest of each session's last verified password.
+  std::array<unsigned char, crypto_generichash_KEYBYTES> digest_key_{};
+  AcceptorKind acceptor_kind_ = AcceptorKind::kThreadedSocket;
+  std::thread audit_;
+  std::atomic<bool> stop_audit_{false};
 
   // Sequencer state (sequencer thread only, or before threads start).
   std::uint64_t last_seq_ = 0;
@@ -298,9 +336,9 @@ class Server::Impl : public FIX::Application {
   std::atomic<bool> accepting_{false};
   std::atomic<bool> stopped_{false};
   std::unique_ptr<FIX::SessionSettings> settings_;
-  std::unique_ptr<FIX::FileStoreFactory> store_factory_;
-  std::unique_ptr<FIX::FileLogFactory> log_factory_;
-  std::unique_ptr<FIX::ThreadedSocketAcceptor> acceptor_;
+  std::unique_ptr<MappedStoreFactory> store_factory_;
+  std::unique_ptr<RedactingLogFactory> log_factory_;
+  std::unique_ptr<FIX::Acceptor> acceptor_;
 };
 
 // ---------------------------------------------------------------------------
@@ -536,17 +574,59 @@ Status Server::Impl::StartAcceptor() {
       << "ResetOnLogon=N\nResetOnLogout=N\nResetOnDisconnect=N\n"
       << "PersistMessages=Y\n"
       << "LogonTimeout=" << options_.config.logon_timeout_seconds << "\n"
-      << "FileStorePath=" << Path("fix-store") << "\n"
       << "FileLogPath=" << Path("fix-log") << "\n";
+  const ServerConfig& config = options_.config;
+  const bool tls = !config.tls_certificate.empty();
+  if (tls) {
+    for (const std::string* file :
+         {&config.tls_certificate, &config.tls_private_key, &config.tls_ca}) {
+      if (!file->empty() && ::access(file->c_str(), R_OK) != 0) {
+        return Status::InvalidArgument("TLS file not readable: " + *file);
+      }
+    }
+    // TLS 1.2 and later only (OpenSSL negotiates 1.3 when both sides can).
+    cfg << "ServerCertificateFile=" << config.tls_certificate << "\n"
+        << "ServerCertificateKeyFile=" << config.tls_private_key << "\n"
+        << "SSLProtocol=-all +TLSv1_2\n";
+    if (!config.tls_ca.empty()) {
+      cfg << "CertificationAuthoritiesFile=" << config.tls_ca << "\n"
+          << "CertificateVerifyLevel=1\n";  // a client certificate required
+    }
+  }
+  // QuickFIX creates its store and log files with the process umask:
+  // their directories are owner-only, so the files are unreachable by others.
+  for (const char* name : {"fix-store", "fix-log"}) {
+    const std::string dir = Path(name);
+    if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
+      return Status::IoError("cannot create " + dir + ": " +
+                             std::strerror(errno));
+    }
+    if (::chmod(dir.c_str(), 0700) != 0) {
+      return Status::IoError("cannot restrict " + dir + ": " +
+                             std::strerror(errno));
+    }
+  }
   for (const BrokerEntry& broker : tables->brokers()) {
     cfg << "[SESSION]\nTargetCompID=" << broker.comp_id << "\n";
   }
   try {
     std::istringstream in(cfg.str());
     settings_ = std::make_unique<FIX::SessionSettings>(in);
-    store_factory_ = std::make_unique<FIX::FileStoreFactory>(*settings_);
+    store_factory_ = std::make_unique<MappedStoreFactory>(Path("fix-store"));
     if (options_.config.fix_log) {
-      log_factory_ = std::make_unique<FIX::FileLogFactory>(*settings_);
+      log_factory_ = std::make_unique<RedactingLogFactory>(*settings_);
+    }
+    // PeerAddressOf depends on the acceptor class: keep acceptor_kind_ in
+    // step with what is created here.
+    acceptor_kind_ =
+        tls ? AcceptorKind::kThreadedSsl : AcceptorKind::kThreadedSocket;
+    if (tls && log_factory_) {
+      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
+          *this, *store_factory_, *settings_, *log_factory_);
+    } else if (tls) {
+      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
+          *this, *store_factory_, *settings_);
+    } else if (log_factory_) {
       acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
           *this, *store_factory_, *settings_, *log_factory_);
     } else {
@@ -554,6 +634,8 @@ Status Server::Impl::StartAcceptor() {
           *this, *store_factory_, *settings_);
     }
     acceptor_->start();
+    if (tls)
+      spdlog::info("FIX over TLS: certificate {}", config.tls_certificate);
   } catch (const std::exception& e) {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
@@ -563,6 +645,7 @@ Status Server::Impl::StartAcceptor() {
 
 Status Server::Impl::Start() {
   if (sodium_init() < 0) return Status::Internal("libsodium failed to start");
+  randombytes_buf(digest_key_.data(), digest_key_.size());
   Result<std::unique_ptr<ledger::ServerLock>> lock =
       ledger::ServerLock::TryAcquire(options_.db_dir);
   if (!lock.ok()) return lock.status();
@@ -600,6 +683,7 @@ Status Server::Impl::Start() {
   control_fd_ = *control;
   control_ = std::thread([this] { ControlLoop(); });
   clock_ = std::thread([this] { ClockLoop(); });
+  audit_ = std::thread([this] { AuditLoop(); });
 
   accepting_ = true;
   Status acceptor = StartAcceptor();
@@ -614,7 +698,11 @@ void Server::Impl::onLogon(const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
   slot->logged_on = true;
-  spdlog::info("session {} logged on", slot->comp_id);
+  std::string address = PeerAddressOf(id, acceptor_kind_);
+  logon_records_.Add(slot->comp_id, address, ledger::LogonOutcome::kAccepted,
+                     "", NowNs());
+  spdlog::info("session {} logged on from {}", slot->comp_id,
+               address.empty() ? "?" : address);
 }
 
 void Server::Impl::onLogout(const FIX::SessionID& id) {
@@ -658,43 +746,73 @@ void Server::Impl::fromAdmin(
   }
 }
 
+void Server::Impl::RefuseLogon(const std::string& comp_id,
+                               const std::string& address,
+                               const std::string& reason, bool count_failure) {
+  spdlog::warn("logon of {} from {} refused: {}", comp_id,
+               address.empty() ? "?" : address, reason);
+  if (count_failure) {
+    throttle_.RecordFailure(comp_id, address, std::chrono::steady_clock::now());
+  }
+  logon_records_.Add(comp_id, address, ledger::LogonOutcome::kRefused, reason,
+                     NowNs());
+  throw FIX::RejectLogon(reason);
+}
+
 void Server::Impl::HandleLogon(const FIX::Message& message,
                                const FIX::SessionID& id) {
   if (message.getHeader().getField(35) != "A") return;
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) throw FIX::RejectLogon("unknown CompID");
-  if (!accepting_) throw FIX::RejectLogon("exchange is shutting down");
   const std::string& sender = id.getTargetCompID().getValue();
+  const std::string address = PeerAddressOf(id, acceptor_kind_);
+  if (!accepting_)
+    RefuseLogon(sender, address, "exchange is shutting down", false);
+  // A CompID or address in its back-off is refused before anything about
+  // the Logon is checked, the password least of all.
+  if (std::optional<std::string> refusal = throttle_.Refusal(
+          sender, address, std::chrono::steady_clock::now())) {
+    spdlog::warn("logon of {} from {} throttled: {}", sender,
+                 address.empty() ? "?" : address, *refusal);
+    logon_records_.Add(sender, address, ledger::LogonOutcome::kThrottled,
+                       *refusal, NowNs());
+    throw FIX::RejectLogon(*refusal);
+  }
   if (!message.isSetField(553) || message.getField(553) != sender) {
-    spdlog::warn("logon of {} refused: Username(553) is not its SenderCompID",
-                 sender);
-    throw FIX::RejectLogon("Username(553) must equal SenderCompID");
+    RefuseLogon(sender, address, "Username(553) must equal SenderCompID", true);
   }
   if (!message.isSetField(554)) {
-    spdlog::warn("logon of {} refused: no Password(554)", sender);
-    throw FIX::RejectLogon("Password(554) is required");
+    RefuseLogon(sender, address, "Password(554) is required", true);
   }
   const std::string& password = message.getField(554);
+  // The digest of the last verified password (keyed with a per-process
+  // random key, so it is no offline-crackable hash) spares a reconnecting
+  // broker the slow check.
   std::array<unsigned char, 32> digest{};
   crypto_generichash(digest.data(), digest.size(),
                      reinterpret_cast<const unsigned char*>(password.data()),
-                     password.size(), nullptr, 0);
+                     password.size(), digest_key_.data(), digest_key_.size());
+  bool cached = false;
   {
     std::lock_guard<std::mutex> guard(slot->auth_mu);
-    if (slot->verified && *slot->verified == digest) return;
+    cached = slot->verified && *slot->verified == digest;
   }
-  Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
-  if (!ok.ok()) {
-    spdlog::error("logon of {}: password check failed: {}", sender,
-                  ok.status().message());
-    throw FIX::RejectLogon("password check unavailable");
+  if (!cached) {
+    if (!verify_slots_.try_acquire_for(std::chrono::seconds(5))) {
+      RefuseLogon(sender, address, "logon service busy; retry later", false);
+    }
+    Result<bool> ok = registry_->VerifyBrokerPassword(sender, password);
+    verify_slots_.release();
+    if (!ok.ok()) {
+      spdlog::error("logon of {}: password check failed: {}", sender,
+                    ok.status().message());
+      RefuseLogon(sender, address, "password check unavailable", false);
+    }
+    if (!*ok) RefuseLogon(sender, address, "invalid password", true);
+    std::lock_guard<std::mutex> guard(slot->auth_mu);
+    slot->verified = digest;
   }
-  if (!*ok) {
-    spdlog::warn("logon of {} refused: wrong password", sender);
-    throw FIX::RejectLogon("invalid password");
-  }
-  std::lock_guard<std::mutex> guard(slot->auth_mu);
-  slot->verified = digest;
+  throttle_.RecordSuccess(sender);
 }
 
 void Server::Impl::fromApp(
@@ -1318,6 +1436,33 @@ void Server::Impl::ClockLoop() {
   }
 }
 
+void Server::Impl::FlushLogonRecords() {
+  LogonRecorder::Batch batch = logon_records_.Take();
+  if (batch.empty()) return;
+  Status recorded = registry_->RecordLogonEvents(batch.events, batch.dropped);
+  if (!recorded.ok()) {
+    spdlog::error("{} logon records not written to the audit log: {}",
+                  batch.events.size(), recorded.message());
+  }
+}
+
+// Logon events reach the audit log in one registry write per interval, off
+// the session threads and the sequencer: a logon storm costs one audit entry
+// (of at most 256 merged records) per interval.
+void Server::Impl::AuditLoop() {
+  const auto interval =
+      std::chrono::milliseconds(options_.config.logon_audit_interval_ms);
+  auto next = std::chrono::steady_clock::now() + interval;
+  while (!stop_audit_) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(
+        std::min(50, options_.config.logon_audit_interval_ms)));
+    if (std::chrono::steady_clock::now() < next) continue;
+    FlushLogonRecords();
+    next = std::chrono::steady_clock::now() + interval;
+  }
+  FlushLogonRecords();
+}
+
 void Server::Impl::ServeControlClient(int fd) {
   std::string line;
   std::array<char, 4096> buffer{};
@@ -1439,6 +1584,8 @@ Status Server::Impl::Stop() {
       spdlog::warn("stopping the FIX acceptor: {}", e.what());
     }
   }
+  stop_audit_ = true;
+  if (audit_.joinable()) audit_.join();  // flushes the last logon records
   for (auto& [id, slot] : slots_) {
     slot->waker.WakeAlways();
     if (slot->sender.joinable()) slot->sender.join();

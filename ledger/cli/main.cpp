@@ -786,6 +786,46 @@ int main(int argc, char** argv) {
     };
   });
 
+  // audit log
+  std::string a_op;
+  std::size_t a_limit = 100;
+  auto* a_log = audit->add_subcommand(
+      "log", "the newest audit entries (operations and logon events)");
+  a_log->add_option("--op", a_op,
+                    "only entries of this operation, e.g. logon, settle, "
+                    "\"broker add\"");
+  a_log->add_option("--limit", a_limit, "how many entries (default 100)")
+      ->check(CLI::Range(std::size_t{1}, std::size_t{1'000'000}));
+  a_log->callback([&] {
+    action = [&] {
+      auto r = OpenRegistry(g, false);
+      ledger::AuditFilter filter;
+      if (!a_op.empty()) {
+        filter.op = a_op;
+      }
+      filter.limit = a_limit;
+      auto entries = r->AuditEntries(filter);
+      Check(entries.status());
+      if (g.json) {
+        json list = json::array();
+        for (const auto& e : *entries) {
+          list.push_back({{"seq", e.seq},
+                          {"time", e.time.value()},
+                          {"op", e.op},
+                          {"args", json::parse(e.args_json)}});
+        }
+        std::cout << json{{"entries", list}}.dump(2) << '\n';
+      } else {
+        Table t({"SEQ", "TIME", "OP", "ARGS"});
+        for (const auto& e : *entries) {
+          t.Add({std::to_string(e.seq), FormatTime(e.time.value()), e.op,
+                 e.args_json});
+        }
+        t.Print(std::cout);
+      }
+    };
+  });
+
   // policy set / show
   auto* policy = app.add_subcommand("policy", "compliance and MRV rules");
   policy->require_subcommand(1);

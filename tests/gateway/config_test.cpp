@@ -77,5 +77,51 @@ TEST_CASE("a missing config file is NotFound", "[config]") {
   CHECK(config.status().code() == StatusCode::kNotFound);
 }
 
+TEST_CASE("logon security and TLS keys", "[config]") {
+  Result<ServerConfig> defaults = ParseConfig("");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->logon_failures_per_comp_id == 5);
+  CHECK(defaults->logon_failures_per_address == 20);
+  CHECK(defaults->logon_failure_window_seconds == 60);
+  CHECK(defaults->logon_backoff_seconds == 300);
+  CHECK(defaults->logon_audit_interval_ms == 1000);
+  CHECK(defaults->tls_certificate.empty());
+  CHECK(defaults->tls_private_key.empty());
+  CHECK(defaults->tls_ca.empty());
+
+  Result<ServerConfig> set = ParseConfig(
+      "logon_failures_per_comp_id = 3\n"
+      "logon_failures_per_address = 50\n"
+      "logon_failure_window_seconds = 120\n"
+      "logon_backoff_seconds = 30\n"
+      "logon_audit_interval_ms = 250\n"
+      "tls_certificate = /etc/carbonex/cert.pem\n"
+      "tls_private_key = /etc/carbonex/key.pem\n"
+      "tls_ca = /etc/carbonex/brokers-ca.pem\n");
+  REQUIRE(set.ok());
+  CHECK(set->logon_failures_per_comp_id == 3);
+  CHECK(set->logon_failures_per_address == 50);
+  CHECK(set->logon_failure_window_seconds == 120);
+  CHECK(set->logon_backoff_seconds == 30);
+  CHECK(set->logon_audit_interval_ms == 250);
+  CHECK(set->tls_certificate == "/etc/carbonex/cert.pem");
+  CHECK(set->tls_private_key == "/etc/carbonex/key.pem");
+  CHECK(set->tls_ca == "/etc/carbonex/brokers-ca.pem");
+
+  for (const char* bad :
+       {"logon_failures_per_comp_id = 0\n", "logon_failures_per_address = x\n",
+        "logon_failure_window_seconds = 86401\n",
+        "logon_backoff_seconds = -1\n", "logon_audit_interval_ms = 5\n",
+        "tls_certificate =\n",
+        "tls_certificate = a.pem\n",  // without its key
+        "tls_private_key = k.pem\n",  // without its certificate
+        "tls_ca = ca.pem\n"}) {
+    INFO(bad);
+    Result<ServerConfig> config = ParseConfig(bad);
+    REQUIRE_FALSE(config.ok());
+    CHECK(config.status().code() == StatusCode::kInvalidArgument);
+  }
+}
+
 }  // namespace
 }  // namespace carbonex::gateway

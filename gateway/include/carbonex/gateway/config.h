@@ -56,6 +56,29 @@ struct ServerConfig {
   bool fix_log = false;
   // market_data (on | off): publish market data. Default on.
   bool market_data = true;
+
+  // ---- Logon security (docs/server.md, "Security") ----
+  // logon_failures_per_comp_id: failed logons of one CompID within the
+  // window after which its logons are refused unchecked for the back-off.
+  // Default 5.
+  int logon_failures_per_comp_id = 5;
+  // logon_failures_per_address: the same for one remote address (any
+  // CompID). Default 20.
+  int logon_failures_per_address = 20;
+  // logon_failure_window_seconds: how long a failure counts. Default 60.
+  int logon_failure_window_seconds = 60;
+  // logon_backoff_seconds: how long logons stay refused. Default 300.
+  int logon_backoff_seconds = 300;
+  // logon_audit_interval_ms: logon events go to the registry's audit log at
+  // most this often, as one entry. Default 1000.
+  int logon_audit_interval_ms = 1000;
+  // tls_certificate, tls_private_key (PEM files): when both are set, FIX is
+  // served over TLS only (QuickFIX's SSL acceptor). Default unset: plain TCP.
+  std::string tls_certificate;
+  std::string tls_private_key;
+  // tls_ca (PEM file): when set with TLS, brokers must present a client
+  // certificate signed by this CA. Default unset.
+  std::string tls_ca;
 };
 
 // Parses config text. Errors: kInvalidArgument naming the line and key.

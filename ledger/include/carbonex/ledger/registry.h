@@ -232,6 +232,42 @@ struct AuditReport {
   [[nodiscard]] bool ok() const { return problems.empty(); }
 };
 
+// ---- Security events (the server's logon records) ----
+
+enum class LogonOutcome : std::uint8_t {
+  kAccepted = 1,   // the password verified; the session is established
+  kRefused = 2,    // wrong password, no password, Username not the CompID
+  kThrottled = 3,  // refused unchecked: too many recent failed logons
+};
+
+// `count` identical logon attempts (same CompID, address, outcome and
+// reason) from `first` to `last`.
+struct LogonEvent {
+  std::string comp_id;  // the session's SenderCompID (at most 64 bytes kept)
+  std::string address;  // remote IP address; empty when unknown
+  LogonOutcome outcome = LogonOutcome::kRefused;
+  std::string reason;  // why refused or throttled (at most 200 bytes kept)
+  std::uint32_t count = 1;
+  Timestamp first;
+  Timestamp last;
+};
+
+// "accepted" / "refused" / "throttled".
+[[nodiscard]] std::string_view LogonOutcomeName(LogonOutcome outcome);
+
+// One entry of the audit log as stored.
+struct AuditEntryView {
+  std::uint64_t seq = 0;
+  Timestamp time;         // when the write committed (ns since the epoch)
+  std::string op;         // "broker add", "settle", "logon", ...
+  std::string args_json;  // the operation's arguments (a JSON object)
+};
+
+struct AuditFilter {
+  std::optional<std::string> op;  // only entries of this operation
+  std::size_t limit = 100;        // the newest `limit` matching entries
+};
+
 enum class EmissionsState : std::uint8_t {
   kSubmitted = 1,
   kVerified = 2,
@@ -380,6 +416,20 @@ class Registry {
   // Recomputes the audit chain and checks conservation; a broken chain or
   // imbalance is reported in AuditReport::problems (the Status is for I/O).
   [[nodiscard]] Result<AuditReport> AuditVerify() const;
+  // The newest filter.limit audit entries (of filter.op when set), in
+  // ascending sequence. Reads only; works beside a running server.
+  [[nodiscard]] Result<std::vector<AuditEntryView>> AuditEntries(
+      const AuditFilter& filter) const;
+
+  // ---- Security events ----
+
+  // Appends one audit entry "logon" holding the events (the server batches
+  // them) and `dropped`, the number of further attempts that were only
+  // counted. No holdings or totals change. Errors: kInvalidArgument (no
+  // events and nothing dropped, more than 4096 events, a count of 0),
+  // kIoError.
+  Status RecordLogonEvents(const std::vector<LogonEvent>& events,
+                           std::uint64_t dropped);
 
   // Opaque implementation (ledger/src); declared here only so that the
   // ledger's own source files can name it.

@@ -1,0 +1,296 @@
+#include "logon_security.h"
+
+// QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
+// libquickfix is built with OpenSSL.
+#ifndef HAVE_SSL
+#define HAVE_SSL 1
+#endif
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <quickfix/Session.h>
+#include <quickfix/ThreadedSSLSocketConnection.h>
+#include <quickfix/ThreadedSocketConnection.h>
+#include <sys/socket.h>
+
+#include <array>
+
+namespace carbonex::gateway {
+namespace {
+
+// Most distinct addresses tracked before the idle ones are forgotten.
+constexpr std::size_t kMaxTrackedAddresses = 10'000;
+
+}  // namespace
+
+// ---------------------------------------------------------------------------
+// LogonThrottle
+
+LogonThrottle::LogonThrottle(LogonThrottleOptions options)
+    : options_(options) {}
+
+std::optional<std::chrono::seconds> LogonThrottle::Blocked(Counter& counter,
+                                                           TimePoint now) {
+  if (!counter.blocked_until) return std::nullopt;
+  if (now >= *counter.blocked_until) {
+    counter.blocked_until.reset();  // the back-off is over: a fresh start
+    return std::nullopt;
+  }
+  auto left =
+      std::chrono::ceil<std::chrono::seconds>(*counter.blocked_until - now);
+  return left;
+}
+
+std::optional<std::string> LogonThrottle::Refusal(std::string_view comp_id,
+                                                  std::string_view address,
+                                                  TimePoint now) {
+  std::lock_guard<std::mutex> guard(mu_);
+  if (auto it = by_comp_id_.find(comp_id); it != by_comp_id_.end()) {
+    if (auto left = Blocked(it->second, now)) {
+      return "too many failed logons for " + std::string(comp_id) +
+             "; retry in " + std::to_string(left->count()) + " s";
+    }
+  }
+  if (!address.empty()) {
+    if (auto it = by_address_.find(address); it != by_address_.end()) {
+      if (auto left = Blocked(it->second, now)) {
+        return "too many failed logons from this address; retry in " +
+               std::to_string(left->count()) + " s";
+      }
+    }
+  }
+  return std::nullopt;
+}
+
+void LogonThrottle::Count(Counter& counter, int limit, TimePoint now) const {
+  while (!counter.failures.empty() &&
+         counter.failures.front() <= now - options_.window) {
+    counter.failures.pop_front();
+  }
+  counter.failures.push_back(now);
+  if (counter.failures.size() >= static_cast<std::size_t>(limit)) {
+    counter.blocked_until = now + options_.backoff;
+    counter.failures.clear();
+  }
+}
+
+void LogonThrottle::RecordFailure(std::string_view comp_id,
+                                  std::string_view address, TimePoint now) {
+  std::lock_guard<std::mutex> guard(mu_);
+  auto comp = by_comp_id_.try_emplace(std::string(comp_id)).first;
+  Count(comp->second, options_.failures_per_comp_id, now);
+  if (address.empty()) return;
+  if (by_address_.size() >= kMaxTrackedAddresses &&
+      by_address_.find(address) == by_address_.end()) {
+    Prune(now);
+  }
+  auto addr = by_address_.try_emplace(std::string(address)).first;
+  Count(addr->second, options_.failures_per_address, now);
+}
+
+void LogonThrottle::RecordSuccess(std::string_view comp_id) {
+  std::lock_guard<std::mutex> guard(mu_);
+  if (auto it = by_comp_id_.find(comp_id); it != by_comp_id_.end()) {
+    it->second.failures.clear();
+  }
+}
+
+void LogonThrottle::Prune(TimePoint now) {
+  for (auto it = by_address_.begin(); it != by_address_.end();) {
+    Counter& c = it->second;
+    bool blocked = c.blocked_until && now < *c.blocked_until;
+    bool recent =
+        !c.failures.empty() && c.failures.back() > now - options_.window;
+    it = blocked || recent ? std::next(it) : by_address_.erase(it);
+  }
+  // Still full (a storm from many addresses): forget the counts of some
+  // addresses that are not blocked (down to 90 %, so that this runs seldom)
+  // rather than grow without bound. Blocked addresses stay blocked.
+  for (auto it = by_address_.begin();
+       it != by_address_.end() &&
+       by_address_.size() >= kMaxTrackedAddresses / 10 * 9;) {
+    bool blocked = it->second.blocked_until && now < *it->second.blocked_until;
+    it = blocked ? std::next(it) : by_address_.erase(it);
+  }
+}
+
+std::size_t LogonThrottle::TrackedAddresses() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return by_address_.size();
+}
+
+// ---------------------------------------------------------------------------
+// LogonRecorder
+
+LogonRecorder::LogonRecorder(std::size_t max_records)
+    : max_records_(max_records) {}
+
+void LogonRecorder::Add(std::string_view comp_id, std::string_view address,
+                        ledger::LogonOutcome outcome, std::string_view reason,
+                        std::int64_t now_ns) {
+  std::lock_guard<std::mutex> guard(mu_);
+  Key key{std::string(comp_id), std::string(address), outcome,
+          std::string(reason)};
+  if (auto it = index_.find(key); it != index_.end()) {
+    ledger::LogonEvent& e = pending_.events[it->second];
+    if (e.count < UINT32_MAX) ++e.count;
+    e.last = Timestamp(now_ns);
+    return;
+  }
+  if (pending_.events.size() >= max_records_) {
+    ++pending_.dropped;
+    return;
+  }
+  ledger::LogonEvent e;
+  e.comp_id = std::get<0>(key);
+  e.address = std::get<1>(key);
+  e.outcome = outcome;
+  e.reason = std::get<3>(key);
+  e.first = Timestamp(now_ns);
+  e.last = e.first;
+  index_.emplace(std::move(key), pending_.events.size());
+  pending_.events.push_back(std::move(e));
+}
+
+LogonRecorder::Batch LogonRecorder::Take() {
+  std::lock_guard<std::mutex> guard(mu_);
+  Batch out = std::move(pending_);
+  pending_ = Batch{};
+  index_.clear();
+  return out;
+}
+
+// ---------------------------------------------------------------------------
+// PeerAddressOf
+//
+// QuickFIX 1.15 keeps the connection behind a session (its Responder) in a
+// private member and offers no accessor for the remote address. The member
+// is named here through an explicit template instantiation, the one place
+// where the language does not check access; the Responder is then converted
+// to the connection class that the acceptor in use creates (a private base,
+// which only an explicit cast may cross).
+
+namespace {
+
+struct SessionResponder {
+  using Type = FIX::Responder* FIX::Session::*;
+  friend Type MemberOf(SessionResponder);
+};
+
+template <typename Tag, typename Tag::Type kMember>
+struct NameMember {
+  friend typename Tag::Type MemberOf(Tag) { return kMember; }
+};
+
+template struct NameMember<SessionResponder, &FIX::Session::m_pResponder>;
+
+std::string AddressOfSocket(int fd) {
+  sockaddr_storage addr{};
+  socklen_t len = sizeof addr;
+  if (fd < 0 ||
+      ::getpeername(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
+    return "";
+  }
+  std::array<char, INET6_ADDRSTRLEN> text{};
+  const void* raw = nullptr;
+  if (addr.ss_family == AF_INET) {
+    raw = &reinterpret_cast<const sockaddr_in*>(&addr)->sin_addr;
+  } else if (addr.ss_family == AF_INET6) {
+    raw = &reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_addr;
+  } else {
+    return "";
+  }
+  if (::inet_ntop(addr.ss_family, raw, text.data(),
+                  static_cast<socklen_t>(text.size())) == nullptr) {
+    return "";
+  }
+  return text.data();
+}
+
+}  // namespace
+
+std::string PeerAddressOf(const FIX::SessionID& id, AcceptorKind kind) {
+  FIX::Session* session = FIX::Session::lookupSession(id);
+  if (session == nullptr) return "";
+  FIX::Responder* responder = session->*MemberOf(SessionResponder{});
+  if (responder == nullptr) return "";
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wold-style-cast"
+  // NOLINTBEGIN(cppcoreguidelines-pro-type-cstyle-cast)
+  int fd = kind == AcceptorKind::kThreadedSsl
+               ? ((FIX::ThreadedSSLSocketConnection*)responder)->getSocket()
+               : ((FIX::ThreadedSocketConnection*)responder)->getSocket();
+  // NOLINTEND(cppcoreguidelines-pro-type-cstyle-cast)
+#pragma clang diagnostic pop
+  return AddressOfSocket(fd);
+}
+
+// ---------------------------------------------------------------------------
+// Redaction
+
+std::string RedactPasswords(std::string_view raw) {
+  std::string out;
+  out.reserve(raw.size());
+  std::size_t pos = 0;
+  while (pos < raw.size()) {
+    std::size_t end = raw.find('\x01', pos);
+    std::string_view field =
+        raw.substr(pos, end == std::string_view::npos ? std::string_view::npos
+                                                      : end - pos);
+    if (field.rfind("554=", 0) == 0 || field.rfind("925=", 0) == 0) {
+      out.append(field.substr(0, 4));
+      out.append("***");
+    } else {
+      out.append(field);
+    }
+    if (end == std::string_view::npos) break;
+    out.push_back('\x01');
+    pos = end + 1;
+  }
+  return out;
+}
+
+namespace {
+
+class RedactingLog : public FIX::Log {
+ public:
+  RedactingLog(FIX::Log* inner, FIX::FileLogFactory* files)
+      : inner_(inner), files_(files) {}
+  ~RedactingLog() override { files_->destroy(inner_); }
+  RedactingLog(const RedactingLog&) = delete;
+  RedactingLog& operator=(const RedactingLog&) = delete;
+
+  void clear() override { inner_->clear(); }
+  void backup() override { inner_->backup(); }
+  void onIncoming(const std::string& text) override {
+    inner_->onIncoming(RedactPasswords(text));
+  }
+  void onOutgoing(const std::string& text) override {
+    inner_->onOutgoing(RedactPasswords(text));
+  }
+  void onEvent(const std::string& text) override {
+    // e.g. "Session not found for incoming message: <the whole Logon>".
+    inner_->onEvent(RedactPasswords(text));
+  }
+
+ private:
+  FIX::Log* inner_;
+  FIX::FileLogFactory* files_;
+};
+
+}  // namespace
+
+RedactingLogFactory::RedactingLogFactory(const FIX::SessionSettings& settings)
+    : files_(settings) {}
+
+FIX::Log* RedactingLogFactory::create() {
+  return new RedactingLog(files_.create(), &files_);
+}
+
+FIX::Log* RedactingLogFactory::create(const FIX::SessionID& id) {
+  return new RedactingLog(files_.create(id), &files_);
+}
+
+void RedactingLogFactory::destroy(FIX::Log* log) { delete log; }
+
+}  // namespace carbonex::gateway
