@@ -10,9 +10,9 @@
 //   starting holdings plus the trades, every fill a buyer was told of is
 //   settled, and the audit chain verifies;
 // - the FIX sessions' sequence numbers agree: each side's next outgoing
-//   number is the other side's next expected one (QuickFIX file stores on
-//   both sides), and no session was ever logged out for a sequence number
-//   that was too low;
+//   number is the other side's next expected one (the client's QuickFIX
+//   FileStore, the server's store of docs/fix-store.md), and no session was
+//   ever logged out for a sequence number that was too low;
 // - a clean stop and start give the same engine state hash.
 //
 // Label `soak`: not part of the default test run (docs/operations.md says how
@@ -41,15 +41,34 @@ long EnvOr(const char* name, long fallback) {
   return value != nullptr ? std::strtol(value, nullptr, 10) : fallback;
 }
 
-// The next outgoing and next expected sequence numbers in a QuickFIX file
-// store ("<sender> : <target>" in <prefix>.seqnums); {-1, -1} if unreadable.
-std::pair<long, long> StoreSeqNums(const std::string& file) {
+// The next outgoing and next expected sequence numbers in a QuickFIX
+// FileStore (the client's: "<sender> : <target>" in <prefix>.seqnums);
+// {-1, -1} if unreadable.
+std::pair<long, long> FileStoreSeqNums(const std::string& file) {
   std::ifstream in(file);
   long sender = -1;
   long target = -1;
   char colon = 0;
   if (!(in >> sender >> colon >> target)) return {-1, -1};
   return {sender, target};
+}
+
+// The same from the server's store (docs/fix-store.md: i32 next sender and
+// next target MsgSeqNum at offsets 12 and 16, little-endian).
+std::pair<long, long> MappedStoreSeqNums(const std::string& file) {
+  std::ifstream in(file, std::ios::binary);
+  unsigned char header[20] = {};
+  if (!in.read(reinterpret_cast<char*>(header), sizeof header)) {
+    return {-1, -1};
+  }
+  auto i32 = [&](std::size_t at) {
+    std::uint32_t v = 0;
+    for (std::size_t k = 0; k < 4; ++k) {
+      v |= static_cast<std::uint32_t>(header[at + k]) << (8 * k);
+    }
+    return static_cast<long>(static_cast<std::int32_t>(v));
+  };
+  return {i32(12), i32(16)};
 }
 
 // What one broker's sessions were told, besides the shared AckLedger: the
@@ -327,10 +346,10 @@ TEST_CASE("soak: trading through random disconnects and server kills",
   for (auto& broker : brokers) {
     const std::string comp = broker->comp_id();
     INFO(comp);
-    auto client = StoreSeqNums(dir.path() + "/client-store/FIX.4.4-" + comp +
-                               "-CARBONEX.seqnums");
-    auto exchange =
-        StoreSeqNums(db + "/fix-store/FIX.4.4-CARBONEX-" + comp + ".seqnums");
+    auto client = FileStoreSeqNums(dir.path() + "/client-store/FIX.4.4-" +
+                                   comp + "-CARBONEX.seqnums");
+    auto exchange = MappedStoreSeqNums(db + "/fix-store/FIX.4.4-CARBONEX-" +
+                                       comp + ".store");
     CHECK(client.first > 1);
     CHECK(client.first == exchange.second);
     CHECK(client.second == exchange.first);
