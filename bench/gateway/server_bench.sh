@@ -2,19 +2,60 @@
 # Server benchmark: carbonex-loadgen against a real carbonex-server.
 #
 #   bench/gateway/server_bench.sh [async|durable] [COUNT] [SESSIONS] [WINDOW]
+#   bench/gateway/server_bench.sh figures [OUTDIR]
 #
-# Builds a scratch registry (4 companies with cash and allowances, brokers
-# BROKER1..N entitled to all of them), starts the server in the given sync
-# mode on a free port, runs the load generator and prints its summary, then
-# stops the server. Defaults: async 200000 4 100. WINDOW 1 measures one order
-# in flight (order → ack latency).
+# The first form builds a scratch registry (4 companies with cash and
+# allowances, brokers BROKER1..N entitled to all of them), starts the server
+# in the given sync mode on a free port, runs the load generator and prints
+# its summary, the CPU time each process used, then stops the server.
+# Defaults: async 200000 4 100. WINDOW 1 measures one order in flight
+# (order -> ack latency).
+#
+# The second form produces every server figure of docs/benchmarks.md, one
+# run each, and the latency plots (OUTDIR, default bench-results/):
+#   async   4 sessions x window 100   (throughput)
+#   durable 4 sessions x window 100   (throughput, group commit)
+#   async   1 session, one in flight  (latency; CSV + PNG)
+#   durable 1 session, one in flight  (latency; CSV + PNG)
+#
+# Environment:
+#   LATENCY_CSV=F, PLOT=F.png  write the latency curve / gnuplot PNG (first
+#                              form; the second writes them into OUTDIR)
+#   SERVER_CPUS, LOADGEN_CPUS  pin the processes with taskset, e.g. 1 and 0
+#   LOADGEN_ARGS               more carbonex-loadgen options
+# Needs build/bin from scripts/build (Release), python3, and gnuplot for plots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
+root="$PWD"
+
+if [ "${1:-}" = figures ]; then
+  out="${2:-bench-results}"
+  mkdir -p "$out"
+  out="$(cd "$out" && pwd)"
+  self="$root/bench/gateway/server_bench.sh"
+  echo "# $(date -u '+%Y-%m-%d %H:%M UTC'); uptime:$(uptime)"
+  "$self" async 200000 4 100
+  "$self" durable 100000 4 100
+  LATENCY_CSV="$out/latency-async.csv" PLOT="$out/latency-async.png" \
+    "$self" async 20000 1 1
+  LATENCY_CSV="$out/latency-durable.csv" PLOT="$out/latency-durable.png" \
+    "$self" durable 5000 1 1
+  echo "# plots and latency curves in $out"
+  exit 0
+fi
+
 mode="${1:-async}"
 count="${2:-200000}"
 sessions="${3:-4}"
 window="${4:-100}"
-bin="$PWD/build/bin"
+case "$mode" in
+  async | durable) ;;
+  *)
+    echo "usage: $0 [async|durable] [COUNT] [SESSIONS] [WINDOW] | figures [OUTDIR]" >&2
+    exit 2
+    ;;
+esac
+bin="$root/build/bin"
 work="$(mktemp -d)"
 db="$work/db"
 server_pid=""
@@ -24,6 +65,14 @@ cleanup() {
 }
 trap cleanup EXIT
 reg() { "$bin/carbonex-registry" --db "$db" "$@" >/dev/null; }
+pin() {
+  if [ -n "$1" ]; then echo "taskset -c $1"; fi
+}
+# CPU seconds (user + system) a live process has used so far.
+cpu_of() {
+  awk -v hz="$(getconf CLK_TCK)" '{ printf "%.2f", ($14 + $15) / hz }' \
+    "/proc/$1/stat"
+}
 
 reg init
 reg instrument add KZQ-2026 --kind allowance --vintage 2026
@@ -43,17 +92,35 @@ for s in $(seq 1 "$sessions"); do
 done
 port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 printf 'fix_port = %s\nsync_mode = %s\nlog_level = warn\n' "$port" "$mode" >"$work/conf"
-"$bin/carbonex-server" --db "$db" --config "$work/conf" >"$work/out" 2>"$work/log" &
+# shellcheck disable=SC2046
+$(pin "${SERVER_CPUS:-}") "$bin/carbonex-server" --db "$db" --config "$work/conf" \
+  >"$work/out" 2>"$work/log" &
 server_pid=$!
 for _ in $(seq 1 300); do
   grep -q ready "$work/out" 2>/dev/null && break
   sleep 0.1
 done
+if ! grep -q ready "$work/out"; then
+  echo "the server did not start:" >&2
+  cat "$work/log" >&2
+  exit 1
+fi
+server_cpu_start=$(cpu_of "$server_pid")
+extra=()
+if [ -n "${LATENCY_CSV:-}" ]; then extra+=(--latency-csv "$LATENCY_CSV"); fi
+if [ -n "${PLOT:-}" ]; then extra+=(--plot "$PLOT"); fi
+# shellcheck disable=SC2206
+extra+=(${LOADGEN_ARGS:-})
 echo "server ($mode) on port $port; loadgen: $sessions sessions, window $window, $count requests"
-"$bin/carbonex-loadgen" --port "$port" --sessions "$sessions" \
-  --comp-id-prefix BROKER --password-file "$work/pw" \
+TIMEFORMAT="loadgen cpu: %U s user + %S s system"
+# shellcheck disable=SC2046
+time $(pin "${LOADGEN_CPUS:-}") "$bin/carbonex-loadgen" --port "$port" \
+  --sessions "$sessions" --comp-id-prefix BROKER --password-file "$work/pw" \
   --accounts "$(IFS=,; echo "${accounts[*]}")" --symbols KZQ-2026,KZO-2025 \
-  --count "$count" --window "$window" --duration 120 --quiet
+  --count "$count" --window "$window" --duration 120 --quiet "${extra[@]}"
+server_cpu_end=$(cpu_of "$server_pid")
+awk -v a="$server_cpu_start" -v b="$server_cpu_end" -v n="$count" \
+  'BEGIN { printf "server cpu during the run: %.2f s (%.1f us per request)\n", b - a, (b - a) * 1e6 / n }'
 kill -TERM "$server_pid"
 wait "$server_pid"
 server_pid=""

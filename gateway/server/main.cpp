@@ -6,9 +6,9 @@
 // once it accepts logons; on SIGINT/SIGTERM stops accepting, drains, commits
 // and exits 0.
 #include <signal.h>
-#include <sys/stat.h>
 #include <spdlog/sinks/stdout_color_sinks.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>

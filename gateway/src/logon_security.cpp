@@ -31,7 +31,9 @@ LogonThrottle::LogonThrottle(LogonThrottleOptions options)
 
 std::optional<std::chrono::seconds> LogonThrottle::Blocked(Counter& counter,
                                                            TimePoint now) {
-  if (!counter.blocked_until) return std::nullopt;
+  if (!counter.blocked_until) {
+    return std::nullopt;
+  }
   if (now >= *counter.blocked_until) {
     counter.blocked_until.reset();  // the back-off is over: a fresh start
     return std::nullopt;
@@ -79,7 +81,9 @@ void LogonThrottle::RecordFailure(std::string_view comp_id,
   std::lock_guard<std::mutex> guard(mu_);
   auto comp = by_comp_id_.try_emplace(std::string(comp_id)).first;
   Count(comp->second, options_.failures_per_comp_id, now);
-  if (address.empty()) return;
+  if (address.empty()) {
+    return;
+  }
   if (by_address_.size() >= kMaxTrackedAddresses &&
       by_address_.find(address) == by_address_.end()) {
     Prune(now);
@@ -133,7 +137,9 @@ void LogonRecorder::Add(std::string_view comp_id, std::string_view address,
           std::string(reason)};
   if (auto it = index_.find(key); it != index_.end()) {
     ledger::LogonEvent& e = pending_.events[it->second];
-    if (e.count < UINT32_MAX) ++e.count;
+    if (e.count < UINT32_MAX) {
+      ++e.count;
+    }
     e.last = Timestamp(now_ns);
     return;
   }
@@ -211,9 +217,13 @@ std::string AddressOfSocket(int fd) {
 
 std::string PeerAddressOf(const FIX::SessionID& id, AcceptorKind kind) {
   FIX::Session* session = FIX::Session::lookupSession(id);
-  if (session == nullptr) return "";
+  if (session == nullptr) {
+    return "";
+  }
   FIX::Responder* responder = session->*MemberOf(SessionResponder{});
-  if (responder == nullptr) return "";
+  if (responder == nullptr) {
+    return "";
+  }
 #pragma clang diagnostic push
 #pragma clang diagnostic ignored "-Wold-style-cast"
   // NOLINTBEGIN(cppcoreguidelines-pro-type-cstyle-cast)
@@ -243,7 +253,9 @@ std::string RedactPasswords(std::string_view raw) {
     } else {
       out.append(field);
     }
-    if (end == std::string_view::npos) break;
+    if (end == std::string_view::npos) {
+      break;
+    }
     out.push_back('\x01');
     pos = end + 1;
   }

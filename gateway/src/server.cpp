@@ -1,5 +1,6 @@
 #include "carbonex/gateway/server.h"
 
+#include <linux/futex.h>
 #include <poll.h>
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
@@ -18,6 +19,7 @@
 #include <spdlog/spdlog.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include <array>
@@ -62,6 +64,9 @@ namespace carbonex::gateway {
 namespace {
 
 using Clock = std::chrono::system_clock;
+
+// The registry writer's pause after each commit (see WriterLoop).
+constexpr std::chrono::microseconds kSettlementGather{1000};
 
 std::int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -117,13 +122,15 @@ struct Outbound {
 
 // A wake-up flag for a thread that sleeps when its queue is empty: the
 // producer pushes, then calls Notify(); the consumer calls Wait() only after
-// finding its queue empty with sleeping set.
+// finding its queue empty with sleeping set. A plain futex: std::atomic's
+// wait() first spins through four sched_yield calls, each a system call,
+// which cost more than they save on a busy machine.
 class Waker {
  public:
   void Notify() {
     if (sleeping_.load()) {
       word_.fetch_add(1);
-      word_.notify_one();
+      Wake(1);
     }
   }
   // Sleeps unless `ready()` (re-checked after announcing the sleep) is true.
@@ -131,17 +138,28 @@ class Waker {
   void Wait(Ready ready) {
     sleeping_.store(true);
     std::uint32_t seen = word_.load();
-    if (!ready()) word_.wait(seen);
+    if (!ready()) {
+      // Returns at once if word_ moved on since `seen` (a Notify came in
+      // between); a spurious return only costs one more loop.
+      ::syscall(SYS_futex, &word_, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr,
+                0);
+    }
     sleeping_.store(false);
   }
   void WakeAlways() {
     word_.fetch_add(1);
-    word_.notify_all();
+    Wake(std::numeric_limits<int>::max());
   }
 
  private:
+  void Wake(int count) {
+    ::syscall(SYS_futex, &word_, FUTEX_WAKE_PRIVATE, count, nullptr, nullptr,
+              0);
+  }
+
   std::atomic<bool> sleeping_{false};
   std::atomic<std::uint32_t> word_{0};
+  static_assert(sizeof(std::atomic<std::uint32_t>) == sizeof(std::uint32_t));
 };
 
 struct SessionSlot {
@@ -283,7 +301,7 @@ class Server::Impl : public FIX::Application {
   // Logon security (session threads; the audit thread flushes the records).
   LogonThrottle throttle_;
   LogonRecorder logon_records_;
-  // crypto_pwhash verification takes 64 MiB and tens of milliseconds: at
+  // crypto_pwhash verification takes 64 MiB and up to a second of CPU: at
   // most this many run at once, whatever the number of connections.
   std::counting_semaphore<64> verify_slots_{2};
   // Key of the in-memory digest of each session's last verified password.
@@ -314,6 +332,7 @@ class Server::Impl : public FIX::Application {
   std::atomic<bool> stop_sequencer_{false};
 
   boost::lockfree::spsc_queue<ledger::ServerBatch*> writer_queue_;
+  Waker writer_waker_;
   std::atomic<std::uint64_t> writer_pushed_{0};
   std::atomic<std::uint64_t> writer_applied_{0};
   std::thread writer_;
@@ -593,8 +612,9 @@ Status Server::Impl::StartAcceptor() {
           << "CertificateVerifyLevel=1\n";  // a client certificate required
     }
   }
-  // QuickFIX creates its store and log files with the process umask:
-  // their directories are owner-only, so the files are unreachable by others.
+  // QuickFIX creates its log files with the process umask (carbonex-server
+  // sets 077); the directories are owner-only as well, also when they were
+  // made by an older version or under another umask.
   for (const char* name : {"fix-store", "fix-log"}) {
     const std::string dir = Path(name);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
@@ -634,8 +654,9 @@ Status Server::Impl::StartAcceptor() {
           *this, *store_factory_, *settings_);
     }
     acceptor_->start();
-    if (tls)
+    if (tls) {
       spdlog::info("FIX over TLS: certificate {}", config.tls_certificate);
+    }
   } catch (const std::exception& e) {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
@@ -766,8 +787,9 @@ void Server::Impl::HandleLogon(const FIX::Message& message,
   if (slot == nullptr) throw FIX::RejectLogon("unknown CompID");
   const std::string& sender = id.getTargetCompID().getValue();
   const std::string address = PeerAddressOf(id, acceptor_kind_);
-  if (!accepting_)
+  if (!accepting_) {
     RefuseLogon(sender, address, "exchange is shutting down", false);
+  }
   // A CompID or address in its back-off is refused before anything about
   // the Logon is checked, the password least of all.
   if (std::optional<std::string> refusal = throttle_.Refusal(
@@ -808,7 +830,9 @@ void Server::Impl::HandleLogon(const FIX::Message& message,
                     ok.status().message());
       RefuseLogon(sender, address, "password check unavailable", false);
     }
-    if (!*ok) RefuseLogon(sender, address, "invalid password", true);
+    if (!*ok) {
+      RefuseLogon(sender, address, "invalid password", true);
+    }
     std::lock_guard<std::mutex> guard(slot->auth_mu);
     slot->verified = digest;
   }
@@ -941,9 +965,11 @@ void Server::Impl::SequencerLoop() {
     if (writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
     } else {
+      writer_waker_.Notify();
       std::this_thread::sleep_for(std::chrono::microseconds(200));
     }
   }
+  writer_waker_.Notify();
   // Everything left for slow sessions goes to their senders before they stop.
   for (auto& [id, slot] : slots_) {
     while (!slot->overflow.empty()) {
@@ -1248,6 +1274,7 @@ void Server::Impl::PushRegistryBatch() {
          writer_queue_.push(writer_backlog_.front())) {
     writer_backlog_.pop_front();
   }
+  writer_waker_.Notify();
 }
 
 bool Server::Impl::FlushRegistryWriter() {
@@ -1258,6 +1285,7 @@ bool Server::Impl::FlushRegistryWriter() {
            writer_queue_.push(writer_backlog_.front())) {
       writer_backlog_.pop_front();
     }
+    writer_waker_.Notify();
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   return true;
@@ -1325,6 +1353,9 @@ void Server::Impl::RunOperator(Inbound* item) {
 // Senders, registry writer, clock, control socket
 
 void Server::Impl::SenderLoop(SessionSlot* slot) {
+  // The acceptor's Session object lives as long as the acceptor (longer
+  // than this thread): look it up once, not per message.
+  FIX::Session* session = nullptr;
   while (true) {
     Outbound* out = nullptr;
     if (!slot->queue.pop(out)) {
@@ -1354,7 +1385,10 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
     delete out;
     if (!message) continue;
     try {
-      FIX::Session::sendToTarget(*message, slot->session_id);
+      if (session == nullptr) {
+        session = FIX::Session::lookupSession(slot->session_id);
+      }
+      if (session != nullptr) session->send(*message);
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
@@ -1382,7 +1416,10 @@ void Server::Impl::WriterLoop() {
     if (count == 0) {
       if (stop_writer_ && writer_applied_.load() >= writer_pushed_.load())
         break;
-      std::this_thread::sleep_for(std::chrono::microseconds(500));
+      // Sleep until the sequencer hands over a batch (or the stop).
+      writer_waker_.Wait([&] {
+        return writer_queue_.read_available() > 0 || stop_writer_.load();
+      });
       continue;
     }
     for (auto& [key, r] : reservations) merged.reservations.push_back(r);
@@ -1418,6 +1455,10 @@ void Server::Impl::WriterLoop() {
       spdlog::info("settlement resumed: new orders are accepted again");
     }
     writer_applied_.fetch_add(count);
+    // Let settlements gather briefly: at most about one registry commit per
+    // interval instead of one per sequencer batch (every commit rewrites the
+    // B-tree pages it touches). No acknowledgement waits for the registry.
+    if (!stop_writer_) std::this_thread::sleep_for(kSettlementGather);
   }
 }
 
@@ -1438,7 +1479,9 @@ void Server::Impl::ClockLoop() {
 
 void Server::Impl::FlushLogonRecords() {
   LogonRecorder::Batch batch = logon_records_.Take();
-  if (batch.empty()) return;
+  if (batch.empty()) {
+    return;
+  }
   Status recorded = registry_->RecordLogonEvents(batch.events, batch.dropped);
   if (!recorded.ok()) {
     spdlog::error("{} logon records not written to the audit log: {}",
@@ -1456,7 +1499,9 @@ void Server::Impl::AuditLoop() {
   while (!stop_audit_) {
     std::this_thread::sleep_for(std::chrono::milliseconds(
         std::min(50, options_.config.logon_audit_interval_ms)));
-    if (std::chrono::steady_clock::now() < next) continue;
+    if (std::chrono::steady_clock::now() < next) {
+      continue;
+    }
     FlushLogonRecords();
     next = std::chrono::steady_clock::now() + interval;
   }
@@ -1563,6 +1608,7 @@ Status Server::Impl::Stop() {
   sequencer_waker_.WakeAlways();
   if (sequencer_.joinable()) sequencer_.join();
   stop_writer_ = true;
+  writer_waker_.WakeAlways();
   if (writer_.joinable()) writer_.join();
   stop_senders_ = true;
   for (auto& [id, slot] : slots_) {

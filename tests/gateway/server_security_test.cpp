@@ -649,5 +649,143 @@ TEST_CASE("cancel-on-disconnect of one broker leaves another's orders",
   CHECK(x.server->Terminate() == 0);
 }
 
+// ---------------------------------------------------------------------------
+// TLS
+
+// A self-signed certificate and its key, made with openssl at test time.
+struct SelfSigned {
+  explicit SelfSigned(const std::string& name) {
+    cert = dir.path() + "/" + name + "-cert.pem";
+    key = dir.path() + "/" + name + "-key.pem";
+    int status = 0;
+    std::string out = RunCommand(
+        "openssl req -x509 -newkey rsa:2048 -nodes -days 2 -subj /CN=" + name +
+            " -keyout " + key + " -out " + cert + " 2>&1",
+        &status);
+    INFO(out);
+    REQUIRE(status == 0);
+  }
+  ScratchDir dir;
+  std::string cert;
+  std::string key;
+};
+
+TEST_CASE("FIX over TLS with a self-signed certificate", "[security][tls]") {
+  SelfSigned exchange_cert("carbonex-test");
+  Exchange x("tls_certificate = " + exchange_cert.cert +
+             "\ntls_private_key = " + exchange_cert.key + "\n");
+  CHECK(x.server->Log().find("FIX over TLS") != std::string::npos);
+
+  // A QuickFIX SSL initiator that trusts the certificate logs on and trades.
+  fixclient::ClientOptions options = ClientFor(x.port, {"BRK1", "BRK2"});
+  options.tls_ca_file = exchange_cert.cert;
+  Client c(options);
+  REQUIRE(c.Start().ok());
+  for (std::size_t i = 0; i < 2; ++i) {
+    Status s = c.WaitLoggedOn(i, 15s);
+    INFO(s.message() << "\n" << x.server->Log());
+    REQUIRE(s.ok());
+  }
+  REQUIRE(
+      c.Send(0, BuildNewOrderSingle(Limit("t1", "CO-A", Side::kSell, 5, 2000)))
+          .ok());
+  Expect(c, 0, "t1", '0');
+  REQUIRE(
+      c.Send(1, BuildNewOrderSingle(Limit("t2", "CO-C", Side::kBuy, 5, 2000)))
+          .ok());
+  Expect(c, 1, "t2", 'F');
+  Expect(c, 0, "t1", 'F');
+
+  // A wrong password over TLS is refused like over TCP.
+  fixclient::ClientOptions wrong = ClientFor(x.port, {"BRK3"});
+  wrong.sessions[0].password = kWrongPassword;
+  wrong.tls_ca_file = exchange_cert.cert;
+  Client refused(wrong);
+  REQUIRE(refused.Start().ok());
+  auto logout = refused.WaitFor(0, IsMsgType("5"), 15s);
+  REQUIRE(logout.has_value());
+  CHECK(Get(*logout, 58).find("invalid password") != std::string::npos);
+  refused.Stop();
+
+  // Plain TCP gets no FIX answer: the connection is dropped.
+  fixclient::RawConnection raw;
+  REQUIRE(raw.Connect("127.0.0.1", x.port, 2s).ok());
+  (void)raw.SendRaw(BuildFrame(fixclient::LogonFields(
+      "BRK3", "CARBONEX", 1, "BRK3", Market::kPassword)));
+  Result<FIX::Message> answer = raw.Read(5s);
+  CHECK_FALSE(answer.ok());
+
+  // TLS 1.2 is served and verifies against the certificate; TLS 1.1 is not
+  // served.
+  const std::string target = " -connect 127.0.0.1:" + std::to_string(x.port) +
+                             " -CAfile " + exchange_cert.cert +
+                             " </dev/null 2>&1";
+  int status = 0;
+  std::string out = RunCommand("openssl s_client -tls1_2" + target, &status);
+  INFO(out);
+  CHECK(status == 0);
+  CHECK(out.find("Verify return code: 0 (ok)") != std::string::npos);
+  RunCommand("openssl s_client -tls1_1" + target, &status);
+  CHECK(status != 0);
+
+  // A client that trusts another certificate does not log on.
+  SelfSigned other("someone-else");
+  fixclient::ClientOptions untrusting = ClientFor(x.port, {"BRK3"});
+  untrusting.tls_ca_file = other.cert;
+  Client mistrust(untrusting);
+  REQUIRE(mistrust.Start().ok());
+  CHECK_FALSE(mistrust.WaitLoggedOn(0, 3s).ok());
+  mistrust.Stop();
+
+  c.Stop();
+  CHECK(x.server->Terminate() == 0);
+  // The logons over TLS are audited with the peer's address too.
+  LogonTally tally = LogonAudit(x.db);
+  CHECK(tally.Of("BRK1", "accepted") == 1);
+  CHECK(tally.Of("BRK3", "refused", "invalid password") == 1);
+  CHECK(tally.addresses == std::set<std::string>{"127.0.0.1"});
+}
+
+TEST_CASE("with tls_ca a broker needs a client certificate",
+          "[security][tls]") {
+  SelfSigned exchange_cert("carbonex-test");
+  SelfSigned broker_cert("brk1-client");  // its own CA
+  Exchange x("tls_certificate = " + exchange_cert.cert +
+             "\ntls_private_key = " + exchange_cert.key +
+             "\ntls_ca = " + broker_cert.cert + "\n");
+  fixclient::ClientOptions with_cert = ClientFor(x.port, {"BRK1"});
+  with_cert.tls_ca_file = exchange_cert.cert;
+  with_cert.tls_certificate_file = broker_cert.cert;
+  with_cert.tls_private_key_file = broker_cert.key;
+  Client good(with_cert);
+  REQUIRE(good.Start().ok());
+  Status s = good.WaitLoggedOn(0, 15s);
+  INFO(s.message() << "\n" << x.server->Log());
+  CHECK(s.ok());
+  good.Stop();
+
+  fixclient::ClientOptions without = ClientFor(x.port, {"BRK2"});
+  without.tls_ca_file = exchange_cert.cert;
+  Client bad(without);
+  REQUIRE(bad.Start().ok());
+  CHECK_FALSE(bad.WaitLoggedOn(0, 3s).ok());
+  bad.Stop();
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("a TLS config with a missing file does not start",
+          "[security][tls]") {
+  ScratchDir dir;
+  std::string db = dir.path() + "/db";
+  Market::Create(db);
+  ServerProcess server(db, FreePort(),
+                       "tls_certificate = " + dir.path() +
+                           "/none.pem\ntls_private_key = " + dir.path() +
+                           "/none-key.pem\n");
+  std::string why;
+  CHECK_FALSE(server.Start(&why));
+  CHECK(why.find("TLS file not readable") != std::string::npos);
+}
+
 }  // namespace
 }  // namespace carbonex::testing

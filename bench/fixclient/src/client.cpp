@@ -9,6 +9,12 @@
 #include <quickfix/Session.h>
 #include <quickfix/SessionSettings.h>
 #include <quickfix/SocketInitiator.h>
+// QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
+// libquickfix is built with OpenSSL.
+#ifndef HAVE_SSL
+#define HAVE_SSL 1
+#endif
+#include <quickfix/SSLSocketInitiator.h>
 
 #include <algorithm>
 #include <condition_variable>
@@ -59,7 +65,7 @@ struct Client::State {
   std::unique_ptr<FIX::SessionSettings> settings;
   std::unique_ptr<FIX::MessageStoreFactory> store;
   std::unique_ptr<FIX::LogFactory> log;
-  std::unique_ptr<FIX::SocketInitiator> initiator;
+  std::unique_ptr<FIX::Initiator> initiator;
 
   std::optional<std::size_t> IndexOf(const FIX::SessionID& id) const {
     auto it = index.find(id);
@@ -227,8 +233,11 @@ Status Client::Start() {
     defaults.setString("StartTime", "00:00:00");
     defaults.setString("EndTime", "00:00:00");
     defaults.setBool("ResetOnLogon", options_.reset_seq_num_on_logon);
-    defaults.setBool("UseDataDictionary", true);
-    defaults.setString("DataDictionary", options_.data_dictionary);
+    defaults.setBool("UseDataDictionary", options_.validate_inbound);
+    if (options_.validate_inbound) {
+      defaults.setString("DataDictionary", options_.data_dictionary);
+    }
+    defaults.setBool("PersistMessages", options_.persist_messages);
     defaults.setBool("ValidateUserDefinedFields", false);
     defaults.setBool("AllowUnknownMsgFields", true);
     defaults.setBool("ValidateFieldsOutOfOrder", false);
@@ -239,6 +248,17 @@ Status Client::Start() {
     }
     if (!options_.log_dir.empty()) {
       defaults.setString("FileLogPath", options_.log_dir);
+    }
+    const bool tls = !options_.tls_ca_file.empty();
+    if (tls) {
+      defaults.setString("CertificationAuthoritiesFile", options_.tls_ca_file);
+      defaults.setString("SSLProtocol", "-all +TLSv1_2");
+      if (!options_.tls_certificate_file.empty()) {
+        defaults.setString("ClientCertificateFile",
+                           options_.tls_certificate_file);
+        defaults.setString("ClientCertificateKeyFile",
+                           options_.tls_private_key_file);
+      }
     }
     settings->set(defaults);
     for (const SessionSlot& slot : state_->slots) {
@@ -252,6 +272,14 @@ Status Client::Start() {
     }
     if (!options_.log_dir.empty()) {
       state_->log = std::make_unique<FIX::FileLogFactory>(*settings);
+    }
+    if (tls && state_->log) {
+      state_->initiator = std::make_unique<FIX::SSLSocketInitiator>(
+          *application_, *state_->store, *settings, *state_->log);
+    } else if (tls) {
+      state_->initiator = std::make_unique<FIX::SSLSocketInitiator>(
+          *application_, *state_->store, *settings);
+    } else if (state_->log) {
       state_->initiator = std::make_unique<FIX::SocketInitiator>(
           *application_, *state_->store, *settings, *state_->log);
     } else {

@@ -259,6 +259,10 @@ Result<LoadReport> RunLoad(
                          ? password->second
                          : options.default_password});
   }
+  // Replies are flat messages read by tag, and orders are never resent: skip
+  // QuickFIX's dictionary checks and its copy of every sent message.
+  client_options.validate_inbound = false;
+  client_options.persist_messages = false;
   client_options.on_app_message = [&shared](std::size_t session,
                                             const FIX::Message& message) {
     shared.OnMessage(session, message);

@@ -85,6 +85,24 @@ struct ClientOptions {
   // groups need it). Unknown fields are tolerated; a message that breaks the
   // dictionary is answered by QuickFIX with a Reject and is not queued.
   std::string data_dictionary = DefaultDataDictionaryPath();
+  // Parse and check inbound messages with data_dictionary (QuickFIX
+  // UseDataDictionary). Off: messages are parsed flat, without checks and
+  // without repeating groups; enough for execution reports and rejects, and
+  // cheaper (the load generator turns it off).
+  bool validate_inbound = true;
+  // Keep every sent message for resends (QuickFIX PersistMessages). Off: a
+  // ResendRequest is answered with a gap fill only (the load generator turns
+  // it off: it never needs its orders resent).
+  bool persist_messages = true;
+
+  // FIX over TLS (QuickFIX's SSL initiator) when set: the PEM file of the CA
+  // (or the self-signed certificate) that the exchange's certificate must be
+  // signed by. Empty (the default): plain TCP.
+  std::string tls_ca_file;
+  // With TLS, a client certificate and its key (PEM), for an exchange that
+  // requires one. Empty: none is presented.
+  std::string tls_certificate_file;
+  std::string tls_private_key_file;
 
   // Admin MsgTypes queued besides application messages.
   std::vector<std::string> queued_admin_types = {"5", "3"};
