@@ -2,9 +2,12 @@
 // allocating per order.
 //
 // Open addressing over 64-bit FNV-1a hashes of (broker, ClOrdID text) with
-// linear probing and backward-shift deletion. Distinct keys may share a hash,
-// so lookups confirm each candidate with a caller-supplied predicate that
-// compares the record's real broker and ClOrdID. Never iterated for output.
+// linear probing and backward-shift deletion. Each entry is 8 bytes: a
+// 32-bit tag folded from the hash (which also picks the home position) and
+// the slot, so a table of live orders stays small enough for the caches.
+// Distinct keys may share a tag, so lookups confirm each candidate with a
+// caller-supplied predicate that compares the record's real broker and
+// ClOrdID. Never iterated for output.
 #ifndef CARBONEX_ENGINE_SRC_CLIENT_ORDER_INDEX_H_
 #define CARBONEX_ENGINE_SRC_CLIENT_ORDER_INDEX_H_
 
@@ -40,7 +43,7 @@ class ClientOrderIndex {
       h ^= static_cast<unsigned char>(c);
       h *= 0x100000001b3ULL;
     }
-    return h == kEmpty ? kEmpty - 1 : h;
+    return h;
   }
 
   [[nodiscard]] std::size_t size() const { return size_; }
@@ -49,37 +52,42 @@ class ClientOrderIndex {
   // `hash`, or kNotFound.
   template <typename IsKey>
   [[nodiscard]] std::uint32_t Find(std::uint64_t hash, IsKey&& is_key) const {
-    for (std::size_t i = Home(hash);; i = (i + 1) & mask_) {
+    const std::uint32_t tag = Tag(hash);
+    for (std::size_t i = Home(tag);; i = (i + 1) & mask_) {
       const Entry& e = entries_[i];
-      if (e.hash == kEmpty) return kNotFound;
-      if (e.hash == hash && is_key(e.slot)) return e.slot;
+      if (e.tag == kEmpty) return kNotFound;
+      if (e.tag == tag && is_key(e.slot)) return e.slot;
     }
   }
 
   // Precondition: no slot with the same key is stored.
   void Insert(std::uint64_t hash, std::uint32_t slot) {
     if ((size_ + 1) * 2 > entries_.size()) Rehash(entries_.size() * 2);
-    std::size_t i = Home(hash);
-    while (entries_[i].hash != kEmpty) i = (i + 1) & mask_;
-    entries_[i] = Entry{hash, slot};
-    ++size_;
+    InsertTag(Tag(hash), slot);
+  }
+
+  // Removes every entry; keeps the table's capacity.
+  void Clear() {
+    for (Entry& e : entries_) e.tag = kEmpty;
+    size_ = 0;
   }
 
   // Removes the entry (hash, slot). Returns false if absent.
   bool Erase(std::uint64_t hash, std::uint32_t slot) {
-    std::size_t i = Home(hash);
+    const std::uint32_t tag = Tag(hash);
+    std::size_t i = Home(tag);
     while (true) {
       const Entry& e = entries_[i];
-      if (e.hash == kEmpty) return false;
-      if (e.hash == hash && e.slot == slot) break;
+      if (e.tag == kEmpty) return false;
+      if (e.tag == tag && e.slot == slot) break;
       i = (i + 1) & mask_;
     }
     std::size_t hole = i;
     std::size_t j = i;
     while (true) {
       j = (j + 1) & mask_;
-      if (entries_[j].hash == kEmpty) break;
-      const std::size_t home = Home(entries_[j].hash);
+      if (entries_[j].tag == kEmpty) break;
+      const std::size_t home = Home(entries_[j].tag);
       const bool home_in_range =
           hole <= j ? (hole < home && home <= j) : (hole < home || home <= j);
       if (!home_in_range) {
@@ -87,26 +95,38 @@ class ClientOrderIndex {
         hole = j;
       }
     }
-    entries_[hole].hash = kEmpty;
+    entries_[hole].tag = kEmpty;
     --size_;
     return true;
   }
 
  private:
-  static constexpr std::uint64_t kEmpty =
-      std::numeric_limits<std::uint64_t>::max();
+  static constexpr std::uint32_t kEmpty = 0;
 
   struct Entry {
-    std::uint64_t hash = kEmpty;
+    std::uint32_t tag = kEmpty;
     std::uint32_t slot = 0;
   };
 
-  [[nodiscard]] std::size_t Home(std::uint64_t hash) const {
-    // FNV-1a leaves the high bits weakly mixed for keys that differ only
-    // in their last bytes ("A1", "A2", ...): fold and re-mix before taking
-    // the top bits.
+  // FNV-1a leaves the high bits weakly mixed for keys that differ only in
+  // their last bytes ("A1", "A2", ...): fold and re-mix into 32 bits.
+  // Never kEmpty.
+  static std::uint32_t Tag(std::uint64_t hash) {
     const std::uint64_t mixed = (hash ^ (hash >> 29)) * 0x9E3779B97F4A7C15ULL;
-    return static_cast<std::size_t>(mixed >> shift_);
+    const auto tag = static_cast<std::uint32_t>(mixed >> 32);
+    return tag == kEmpty ? 1 : tag;
+  }
+
+  [[nodiscard]] std::size_t Home(std::uint32_t tag) const {
+    return static_cast<std::size_t>(
+        (std::uint64_t{tag} * 0x9E3779B97F4A7C15ULL) >> shift_);
+  }
+
+  void InsertTag(std::uint32_t tag, std::uint32_t slot) {
+    std::size_t i = Home(tag);
+    while (entries_[i].tag != kEmpty) i = (i + 1) & mask_;
+    entries_[i] = Entry{tag, slot};
+    ++size_;
   }
 
   void Rehash(std::size_t capacity) {
@@ -116,7 +136,7 @@ class ClientOrderIndex {
     shift_ = 64 - std::countr_zero(capacity);
     size_ = 0;
     for (const Entry& e : old) {
-      if (e.hash != kEmpty) Insert(e.hash, e.slot);
+      if (e.tag != kEmpty) InsertTag(e.tag, e.slot);
     }
   }
 

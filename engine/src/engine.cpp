@@ -2,14 +2,21 @@
 
 #include <algorithm>
 #include <array>
+#include <cstdlib>
 #include <cstring>
 #include <limits>
 #include <map>
 #include <memory>
+#include <new>
 #include <set>
 #include <string>
 #include <tuple>
+#include <type_traits>
 #include <utility>
+
+#if defined(__linux__)
+#include <sys/mman.h>
+#endif
 
 #include "carbonex/engine/id_map.h"
 #include "carbonex/engine/order_book.h"
@@ -134,35 +141,71 @@ class Reader {
   bool ok_ = true;
 };
 
-// Stable, chunked storage: grows a chunk at a time, never moves elements
-// (so growth costs no copying and references stay valid).
-template <typename T>
+// Memory for one ChunkedVector chunk, released with std::free. Chunks of
+// 1 MiB or more are aligned to 2 MiB and, on Linux, marked for transparent
+// huge pages: a growing store then takes one page fault per 2 MiB instead of
+// one per 4 KiB (first-touch faults are what a fresh store costs, and they
+// are dear on a virtual machine) and fewer TLB misses. This is only a hint
+// to the kernel: no result depends on it.
+void* AllocateChunk(std::size_t bytes) {
+  constexpr std::size_t kHugePage = std::size_t{2} << 20;
+  const bool huge = bytes >= kHugePage / 2;
+  const std::size_t align = huge ? kHugePage : 64;
+  const std::size_t size = (bytes + align - 1) / align * align;
+  void* memory = std::aligned_alloc(align, size);
+  if (memory == nullptr) throw std::bad_alloc();
+#if defined(__linux__) && defined(MADV_HUGEPAGE)
+  if (huge) static_cast<void>(madvise(memory, size, MADV_HUGEPAGE));
+#endif
+  return memory;
+}
+
+struct ChunkFree {
+  void operator()(void* memory) const { std::free(memory); }
+};
+
+// Stable, chunked storage: grows a chunk of 2^kChunkBits elements at a time,
+// never moves elements (so growth costs no copying and references stay
+// valid).
+template <typename T, std::size_t kChunkBits = 12>
 class ChunkedVector {
  public:
-  static constexpr std::size_t kChunkBits = 12;
+  static_assert(std::is_trivially_destructible_v<T>);
   static constexpr std::size_t kChunk = std::size_t{1} << kChunkBits;
 
   T& operator[](std::size_t i) {
-    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+    return chunks_[i >> kChunkBits].get()[i & (kChunk - 1)];
   }
   const T& operator[](std::size_t i) const {
-    return chunks_[i >> kChunkBits][i & (kChunk - 1)];
+    return chunks_[i >> kChunkBits].get()[i & (kChunk - 1)];
   }
   [[nodiscard]] std::size_t size() const { return size_; }
   // Reserves the chunk table only; chunks are allocated as they fill (one
   // allocation per kChunk elements).
   void reserve(std::size_t n) { chunks_.reserve((n + kChunk - 1) / kChunk); }
+  // Forgets the elements but keeps the chunks for reuse: refilling to the
+  // old size allocates nothing and touches no fresh memory.
+  void clear() { size_ = 0; }
+  // Allocates (and, constructing the elements, touches) chunks for at least
+  // n elements, so that growing to n takes no allocation or page fault.
+  void AllocateFor(std::size_t n) {
+    while (chunks_.size() * kChunk < n) AddChunk();
+  }
   T& emplace_back() {
-    if (size_ == chunks_.size() * kChunk) {
-      // Default-initialised: T's own initialisers run once, without the
-      // zero-fill that value-initialisation would add before them.
-      chunks_.push_back(std::make_unique_for_overwrite<T[]>(kChunk));
-    }
+    if (size_ == chunks_.size() * kChunk) AddChunk();
     return (*this)[size_++];
   }
 
  private:
-  std::vector<std::unique_ptr<T[]>> chunks_;
+  void AddChunk() {
+    T* first = static_cast<T*>(AllocateChunk(kChunk * sizeof(T)));
+    // Default-initialised: T's own initialisers run once, without the
+    // zero-fill that value-initialisation would add before them.
+    std::uninitialized_default_construct_n(first, kChunk);
+    chunks_.emplace_back(first);
+  }
+
+  std::vector<std::unique_ptr<T, ChunkFree>> chunks_;
   std::size_t size_ = 0;
 };
 
@@ -176,6 +219,7 @@ class Engine::Impl {
         record_map_(options.expected_orders),
         cl_index_(options.expected_orders) {
     records_.reserve(options.expected_orders);
+    done_.AllocateFor(options.expected_done_orders);
     touched_.reserve(16);
     scratch_.reserve(1024);
   }
@@ -222,12 +266,16 @@ class Engine::Impl {
     bool touched = false;  // has level changes to report this command
   };
 
+  // A live order (accepted, not yet done). Slots are recycled as soon as
+  // the order is done (Retire), so records_ holds the live orders only and
+  // stays as small as the books. A live order with a non-empty ClOrdID is
+  // always in cl_index_ (the duplicate check refuses a second live holder).
   struct Record {
     OrderView view;
     bool in_use = false;
-    bool live = false;       // resting in the book (or being executed)
-    bool indexed = false;    // cl_index_ maps its (broker, ClOrdID) to it
-    std::uint32_t slot = 0;  // own position in records_
+    bool live = false;          // resting in the book (or being executed)
+    std::uint32_t slot = 0;     // own position in records_
+    std::uint64_t cl_hash = 0;  // ClientOrderIndex::Hash of its key
     std::uint32_t next_free = IdMap::kNotFound;
     // The order's account, its broker's open-order count and (with risk
     // checks) its position, bound while the order is live (std::map nodes
@@ -237,8 +285,96 @@ class Engine::Impl {
     Position* pos = nullptr;
   };
 
+  // A done order of the day (filled, cancelled, expired, or replaced down to
+  // its filled quantity), kept until ExpireDayOrders for status answers,
+  // cancel/replace rejects, FindOrder and snapshots. Appended in the order
+  // the orders finish; leaves is always 0 (96 bytes).
+  struct DoneOrder {
+    OrderId order_id;
+    Price price;  // 0 when !has_price
+    Quantity order_qty;
+    Quantity cum_qty;
+    Cash cum_notional;
+    BrokerId broker;
+    AccountId account;
+    InstrumentId instrument;
+    ClientOrderId cl_ord_id;
+    Side side = Side::kBuy;
+    OrderType type = OrderType::kLimit;
+    TimeInForce tif = TimeInForce::kDay;
+    OrderStatus status = OrderStatus::kFilled;
+    bool has_price = false;
+    // (broker, ClOrdID) addressed this order when it was appended. Later
+    // entries with the same key, live holders and releases override it (see
+    // CatchUpDoneIndexes).
+    bool key_holder = false;
+  };
+
+  // Marks that a live order gave up its (broker, ClOrdID) key by a replace:
+  // done orders appended before position `at` no longer hold it.
+  struct KeyRelease {
+    std::size_t at;
+    BrokerId broker;
+    ClientOrderId cl_ord_id;
+  };
+
+  static DoneOrder ToDone(const OrderView& v, bool key_holder) {
+    DoneOrder d;
+    d.order_id = v.order_id;
+    d.has_price = v.price.has_value();
+    d.price = v.price.value_or(Price{0});
+    d.order_qty = v.order_qty;
+    d.cum_qty = v.cum_qty;
+    d.cum_notional = v.cum_notional;
+    d.broker = v.broker;
+    d.account = v.account;
+    d.instrument = v.instrument;
+    d.cl_ord_id = v.cl_ord_id;
+    d.side = v.side;
+    d.type = v.type;
+    d.tif = v.tif;
+    d.status = v.status;
+    d.key_holder = key_holder;
+    return d;
+  }
+  static OrderView ToView(const DoneOrder& d) {
+    OrderView v;
+    v.order_id = d.order_id;
+    v.broker = d.broker;
+    v.cl_ord_id = d.cl_ord_id;
+    v.account = d.account;
+    v.instrument = d.instrument;
+    v.side = d.side;
+    v.type = d.type;
+    v.tif = d.tif;
+    if (d.has_price) v.price = d.price;
+    v.order_qty = d.order_qty;
+    v.cum_qty = d.cum_qty;
+    v.leaves_qty = Quantity{0};
+    v.cum_notional = d.cum_notional;
+    v.status = d.status;
+    return v;
+  }
+
+  // The order a cancel/replace/status request addresses: a live record, or
+  // else a done order of the day, or neither.
+  struct Addressed {
+    Record* live = nullptr;
+    std::optional<OrderView> done;
+    [[nodiscard]] const OrderView* view() const {
+      if (live != nullptr) return &live->view;
+      return done ? &*done : nullptr;
+    }
+  };
+
   // ---- helpers ----
-  void Emit(EventBody body) { sink_->OnEvent(Event{header_, std::move(body)}); }
+  // Builds the event in place (no intermediate EventBody copy).
+  template <typename Body>
+  void Emit(Body&& body) {
+    sink_->OnEvent(
+        Event{header_, EventBody{std::in_place_type<std::decay_t<Body>>,
+                                 std::forward<Body>(body)}});
+  }
 
   Instrument* FindInstrument(InstrumentId id) {
     auto it = instruments_.find(id.value());
@@ -293,6 +429,7 @@ class Engine::Impl {
     return slot == IdMap::kNotFound ? nullptr : &records_[slot];
   }
 
+  // The live order holding (broker, ClOrdID), or ClientOrderIndex::kNotFound.
   std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl) const {
     return FindByClOrdId(broker, cl, ClientOrderIndex::Hash(broker, cl.view()));
   }
@@ -305,18 +442,35 @@ class Engine::Impl {
     });
   }
   bool LiveClOrdId(BrokerId broker, const ClientOrderId& cl) const {
-    if (cl.empty()) return false;
-    const std::uint32_t slot = FindByClOrdId(broker, cl);
-    return slot != ClientOrderIndex::kNotFound && records_[slot].live;
+    return !cl.empty() &&
+           FindByClOrdId(broker, cl) != ClientOrderIndex::kNotFound;
   }
-  // Points (broker, ClOrdID of slot) at `slot`, taking the key over from a
-  // done order that held it.
   void IndexClOrdId(std::uint32_t slot);
   void UnindexClOrdId(std::uint32_t slot);
 
-  // The order a cancel/replace/status request addresses, or nullptr.
-  Record* Lookup(BrokerId broker, const std::optional<OrderId>& order_id,
-                 const ClientOrderId& cl);
+  // Moves a live order that has just become done into the done store and
+  // recycles its record slot. Precondition: !records_[slot].live, and the
+  // order's events have been emitted (the record is gone afterwards).
+  void Retire(std::uint32_t slot);
+
+  // Done-store lookups (kNotFound when absent). The indexes behind them
+  // are built lazily, on the first lookup after orders were appended, so
+  // finishing an order costs one sequential append and no hash insert.
+  void CatchUpDoneIndexes() const;
+  std::uint32_t DoneById(OrderId id) const;
+  std::uint32_t DoneByClOrdId(BrokerId broker, const ClientOrderId& cl) const;
+  std::uint32_t DoneIndexFind(BrokerId broker, const ClientOrderId& cl,
+                              std::uint64_t h) const {
+    return done_by_cl_.Find(h, [&](std::uint32_t pos) {
+      const DoneOrder& d = done_[pos];
+      return d.broker == broker && d.cl_ord_id == cl;
+    });
+  }
+  // True if the done order at `pos` is what (broker, ClOrdID) addresses.
+  bool DoneHoldsKey(std::uint32_t pos) const;
+
+  Addressed Lookup(BrokerId broker, const std::optional<OrderId>& order_id,
+                   const ClientOrderId& cl);
 
   void Bind(Record& rec) {
     rec.acc = &accounts_.at(rec.view.account.value());
@@ -384,10 +538,20 @@ class Engine::Impl {
   // Live orders per broker id (derived, not in snapshots).
   std::map<std::uint32_t, std::uint32_t> broker_open_;
 
+  // Live orders: records, OrderId → slot, (broker, ClOrdID) → slot.
   ChunkedVector<Record> records_;
   std::uint32_t free_record_ = IdMap::kNotFound;
   IdMap record_map_;
   ClientOrderIndex cl_index_;
+  // Done orders of the day, in the order they finished; the releases of
+  // ClOrdID keys by replaces; and the lazily built indexes over them (their
+  // state is a cache: mutable, rebuilt from done_ and releases_ on demand).
+  ChunkedVector<DoneOrder, 14> done_;  // 1.5 MiB chunks
+  std::vector<KeyRelease> releases_;
+  mutable IdMap done_by_id_;
+  mutable ClientOrderIndex done_by_cl_;
+  mutable std::size_t done_indexed_ = 0;  // done_[0, n) are indexed
+  mutable std::size_t releases_applied_ = 0;
   std::uint64_t next_order_id_ = 1;
   std::uint64_t next_trade_id_ = 1;
 
@@ -503,8 +667,6 @@ std::uint32_t Engine::Impl::AllocRecord() {
 
 void Engine::Impl::FreeRecord(std::uint32_t slot) {
   Record& rec = records_[slot];
-  if (rec.indexed) UnindexClOrdId(slot);
-  record_map_.Erase(rec.view.order_id.value());
   MarkDone(rec);
   rec.in_use = false;
   rec.next_free = free_record_;
@@ -514,34 +676,104 @@ void Engine::Impl::FreeRecord(std::uint32_t slot) {
 void Engine::Impl::IndexClOrdId(std::uint32_t slot) {
   Record& rec = records_[slot];
   if (rec.view.cl_ord_id.empty()) return;
-  const std::uint64_t h =
+  rec.cl_hash =
       ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view());
-  const std::uint32_t previous =
-      FindByClOrdId(rec.view.broker, rec.view.cl_ord_id, h);
-  if (previous != ClientOrderIndex::kNotFound) UnindexClOrdId(previous);
-  cl_index_.Insert(h, slot);
-  rec.indexed = true;
+  cl_index_.Insert(rec.cl_hash, slot);
 }
 
 void Engine::Impl::UnindexClOrdId(std::uint32_t slot) {
-  Record& rec = records_[slot];
-  cl_index_.Erase(
-      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view()), slot);
-  rec.indexed = false;
+  const Record& rec = records_[slot];
+  if (rec.view.cl_ord_id.empty()) return;
+  cl_index_.Erase(rec.cl_hash, slot);
 }
 
-Engine::Impl::Record* Engine::Impl::Lookup(
+void Engine::Impl::Retire(std::uint32_t slot) {
+  const Record& rec = records_[slot];
+  done_.emplace_back() = ToDone(rec.view, !rec.view.cl_ord_id.empty());
+  UnindexClOrdId(slot);
+  record_map_.Erase(rec.view.order_id.value());
+  FreeRecord(slot);
+}
+
+// The done indexes replay done_ and releases_ in the order they were
+// appended: an entry that holds its key takes the key over from any earlier
+// done order (two done orders share a key only when the later was placed
+// after the earlier finished), and a release drops the key from the done
+// orders before it. A live holder of the key is looked up first, so it
+// needs no entry here.
+void Engine::Impl::CatchUpDoneIndexes() const {
+  const std::size_t n = done_.size();
+  while (true) {
+    while (releases_applied_ < releases_.size() &&
+           releases_[releases_applied_].at <= done_indexed_) {
+      const KeyRelease& r = releases_[releases_applied_++];
+      const std::uint64_t h =
+          ClientOrderIndex::Hash(r.broker, r.cl_ord_id.view());
+      const std::uint32_t pos = DoneIndexFind(r.broker, r.cl_ord_id, h);
+      if (pos != ClientOrderIndex::kNotFound) done_by_cl_.Erase(h, pos);
+    }
+    if (done_indexed_ == n) break;
+    const auto pos = static_cast<std::uint32_t>(done_indexed_++);
+    const DoneOrder& d = done_[pos];
+    done_by_id_.Insert(d.order_id.value(), pos);
+    if (d.key_holder) {
+      const std::uint64_t h =
+          ClientOrderIndex::Hash(d.broker, d.cl_ord_id.view());
+      const std::uint32_t before = DoneIndexFind(d.broker, d.cl_ord_id, h);
+      if (before != ClientOrderIndex::kNotFound) done_by_cl_.Erase(h, before);
+      done_by_cl_.Insert(h, pos);
+    }
+  }
+}
+
+std::uint32_t Engine::Impl::DoneById(OrderId id) const {
+  if (done_.size() == 0) return IdMap::kNotFound;
+  CatchUpDoneIndexes();
+  return done_by_id_.Find(id.value());
+}
+
+std::uint32_t Engine::Impl::DoneByClOrdId(BrokerId broker,
+                                          const ClientOrderId& cl) const {
+  if (cl.empty() || done_.size() == 0) return ClientOrderIndex::kNotFound;
+  CatchUpDoneIndexes();
+  return DoneIndexFind(broker, cl, ClientOrderIndex::Hash(broker, cl.view()));
+}
+
+bool Engine::Impl::DoneHoldsKey(std::uint32_t pos) const {
+  const DoneOrder& d = done_[pos];
+  return !d.cl_ord_id.empty() && !LiveClOrdId(d.broker, d.cl_ord_id) &&
+         DoneByClOrdId(d.broker, d.cl_ord_id) == pos;
+}
+
+Engine::Impl::Addressed Engine::Impl::Lookup(
     BrokerId broker, const std::optional<OrderId>& order_id,
     const ClientOrderId& cl) {
+  Addressed out;
   if (order_id) {
-    Record* rec = RecordOf(*order_id);
-    if (rec == nullptr) return nullptr;
-    if (broker != kOperatorBroker && rec->view.broker != broker) return nullptr;
-    return rec;
+    if (Record* rec = RecordOf(*order_id); rec != nullptr) {
+      if (broker == kOperatorBroker || rec->view.broker == broker) {
+        out.live = rec;
+      }
+      return out;
+    }
+    const std::uint32_t pos = DoneById(*order_id);
+    if (pos != IdMap::kNotFound &&
+        (broker == kOperatorBroker || done_[pos].broker == broker)) {
+      out.done = ToView(done_[pos]);
+    }
+    return out;
   }
-  if (cl.empty()) return nullptr;
-  const std::uint32_t slot = FindByClOrdId(broker, cl);
-  return slot == ClientOrderIndex::kNotFound ? nullptr : &records_[slot];
+  if (cl.empty()) return out;
+  if (const std::uint32_t slot = FindByClOrdId(broker, cl);
+      slot != ClientOrderIndex::kNotFound) {
+    out.live = &records_[slot];
+    return out;
+  }
+  if (const std::uint32_t pos = DoneByClOrdId(broker, cl);
+      pos != ClientOrderIndex::kNotFound) {
+    out.done = ToView(done_[pos]);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------
@@ -618,6 +850,9 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
                      sell.broker, taker.view.side});
   Emit(OrderFilled{maker.view, trade_id, fill.price, fill.qty, true});
   Emit(OrderFilled{taker.view, trade_id, fill.price, fill.qty, false});
+  // A filled maker is done (the book drops it after this call); the taker
+  // is retired by Execute once matching is over.
+  if (!maker.live) Retire(maker_slot);
 }
 
 void Engine::Impl::Finish(Record& rec, Instrument& ins, OrderStatus status) {
@@ -635,6 +870,7 @@ void Engine::Impl::CancelLive(std::uint32_t slot, Instrument& ins,
   Record& rec = records_[slot];
   Finish(rec, ins, OrderStatus::kCanceled);
   Emit(OrderCanceled{rec.view, cancel_cl, reason});
+  Retire(slot);
 }
 
 void Engine::Impl::Execute(std::uint32_t slot, Instrument& ins,
@@ -660,7 +896,10 @@ void Engine::Impl::Execute(std::uint32_t slot, Instrument& ins,
   if (result.filled.value() > 0) Touch(ins);
 
   Record& rec = records_[slot];
-  if (rec.view.leaves_qty.value() == 0) return;  // filled, already done
+  if (rec.view.leaves_qty.value() == 0) {  // filled
+    Retire(slot);
+    return;
+  }
   std::optional<CancelReason> reason;
   if (result.stop == MatchStop::kSelfTrade) {
     reason = CancelReason::kSelfTrade;
@@ -738,15 +977,15 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (ins->status == TradingStatus::kHalted) {
     return reject(RejectReason::kMarketClosed);
   }
-  // One hash and one index lookup serve the duplicate check, the takeover
-  // and the insertion below.
+  // One hash serves the duplicate check (live orders only) and the
+  // insertion below.
   const std::uint64_t cl_hash =
       c.cl_ord_id.empty() ? 0
                           : ClientOrderIndex::Hash(broker, c.cl_ord_id.view());
   const std::uint32_t same_cl =
       c.cl_ord_id.empty() ? ClientOrderIndex::kNotFound
                           : FindByClOrdId(broker, c.cl_ord_id, cl_hash);
-  if (same_cl != ClientOrderIndex::kNotFound && records_[same_cl].live) {
+  if (same_cl != ClientOrderIndex::kNotFound) {
     return reject(RejectReason::kDuplicateClientOrderId);
   }
   // Risk.
@@ -798,10 +1037,9 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   v.cum_notional = Cash{0};
   v.status = OrderStatus::kNew;
   record_map_.Insert(v.order_id.value(), slot);
-  if (same_cl != ClientOrderIndex::kNotFound) UnindexClOrdId(same_cl);
   if (!v.cl_ord_id.empty()) {
+    rec.cl_hash = cl_hash;
     cl_index_.Insert(cl_hash, slot);
-    rec.indexed = true;
   }
   Bind(rec);
   MarkLive(rec);
@@ -812,60 +1050,65 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
 
 void Engine::Impl::Handle(const CancelOrder& c) {
   const BrokerId broker = header_.broker;
-  auto reject = [&](RejectReason reason, const Record* rec) {
+  auto reject = [&](RejectReason reason, const OrderView* view) {
     Emit(CancelRejected{
         broker, c.cl_ord_id, c.orig_cl_ord_id, c.order_id, c.account,
         c.instrument, c.side, CancelRequestKind::kCancel, reason,
-        rec != nullptr ? std::optional<OrderView>(rec->view) : std::nullopt});
+        view != nullptr ? std::optional<OrderView>(*view) : std::nullopt});
   };
-  Record* rec = Lookup(broker, c.order_id, c.orig_cl_ord_id);
-  if (rec == nullptr || rec->view.account != c.account ||
-      rec->view.instrument != c.instrument || rec->view.side != c.side) {
+  const Addressed found = Lookup(broker, c.order_id, c.orig_cl_ord_id);
+  const OrderView* view = found.view();
+  if (view == nullptr || view->account != c.account ||
+      view->instrument != c.instrument || view->side != c.side) {
     return reject(RejectReason::kUnknownOrder, nullptr);
   }
-  if (!rec->live) return reject(RejectReason::kTooLateToCancel, rec);
-  const std::uint32_t slot = rec->slot;
-  CancelLive(slot, *FindInstrument(rec->view.instrument),
+  if (found.live == nullptr) {
+    return reject(RejectReason::kTooLateToCancel, view);
+  }
+  CancelLive(found.live->slot, *FindInstrument(view->instrument),
              CancelReason::kRequested, c.cl_ord_id);
 }
 
 void Engine::Impl::Handle(const ReplaceOrder& c) {
   const BrokerId broker = header_.broker;
-  auto reject = [&](RejectReason reason, const Record* r) {
+  auto reject = [&](RejectReason reason, const OrderView* view) {
     Emit(CancelRejected{
         broker, c.cl_ord_id, c.orig_cl_ord_id, c.order_id, c.account,
         c.instrument, c.side, CancelRequestKind::kReplace, reason,
-        r != nullptr ? std::optional<OrderView>(r->view) : std::nullopt});
+        view != nullptr ? std::optional<OrderView>(*view) : std::nullopt});
   };
-  Record* found = Lookup(broker, c.order_id, c.orig_cl_ord_id);
-  if (found == nullptr || found->view.account != c.account ||
-      found->view.instrument != c.instrument || found->view.side != c.side) {
+  const Addressed found = Lookup(broker, c.order_id, c.orig_cl_ord_id);
+  const OrderView* view = found.view();
+  if (view == nullptr || view->account != c.account ||
+      view->instrument != c.instrument || view->side != c.side) {
     return reject(RejectReason::kUnknownOrder, nullptr);
   }
-  const std::uint32_t slot = found->slot;
-  Record& rec = *found;
-  OrderView& v = rec.view;
-  if (v.type != OrderType::kLimit) {
-    return reject(RejectReason::kReplaceNotLimit, &rec);
+  if (view->type != OrderType::kLimit) {
+    return reject(RejectReason::kReplaceNotLimit, view);
   }
-  if (!rec.live) return reject(RejectReason::kTooLateToCancel, &rec);
+  if (found.live == nullptr) {
+    return reject(RejectReason::kTooLateToCancel, view);
+  }
+  const std::uint32_t slot = found.live->slot;
+  Record& rec = *found.live;
+  OrderView& v = rec.view;
   Instrument& ins = *FindInstrument(v.instrument);
   if (ins.status == TradingStatus::kHalted) {
-    return reject(RejectReason::kMarketClosed, &rec);
+    return reject(RejectReason::kMarketClosed, &v);
   }
   if (c.price.value() <= 0 || c.price.value() > kMaxPrice ||
       c.price.value() % ins.tick.value() != 0) {
-    return reject(RejectReason::kBadPrice, &rec);
+    return reject(RejectReason::kBadPrice, &v);
   }
   if (c.qty.value() <= 0 || c.qty > ins.max_order_qty) {
-    return reject(RejectReason::kBadQuantity, &rec);
+    return reject(RejectReason::kBadQuantity, &v);
   }
   if (!NotionalFits(c.price, c.qty)) {
-    return reject(RejectReason::kBadPrice, &rec);
+    return reject(RejectReason::kBadPrice, &v);
   }
-  if (c.qty < v.cum_qty) return reject(RejectReason::kReplaceBelowFilled, &rec);
+  if (c.qty < v.cum_qty) return reject(RejectReason::kReplaceBelowFilled, &v);
   if (!(c.cl_ord_id == v.cl_ord_id) && LiveClOrdId(v.broker, c.cl_ord_id)) {
-    return reject(RejectReason::kDuplicateClientOrderId, &rec);
+    return reject(RejectReason::kDuplicateClientOrderId, &v);
   }
   const Quantity old_leaves = v.leaves_qty;
   const Quantity new_leaves = c.qty - v.cum_qty;
@@ -875,17 +1118,17 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
     const Quantity more = new_leaves - old_leaves;
     if (v.side == Side::kSell) {
       if (more.value() > 0 && pos.held - pos.reserved < more) {
-        return reject(RejectReason::kInsufficientUnits, &rec);
+        return reject(RejectReason::kInsufficientUnits, &v);
       }
     } else {
       const Cash extra =
           Notional(c.price, new_leaves) - Notional(*v.price, old_leaves);
       if (extra.value() > 0 && acc.cash_held - acc.cash_reserved < extra) {
-        return reject(RejectReason::kInsufficientCash, &rec);
+        return reject(RejectReason::kInsufficientCash, &v);
       }
       if (more.value() > 0 && acc.holding_limit &&
           pos.held + pos.pending_buys + more > *acc.holding_limit) {
-        return reject(RejectReason::kHoldingLimit, &rec);
+        return reject(RejectReason::kHoldingLimit, &v);
       }
     }
   }
@@ -896,7 +1139,12 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   const ClientOrderId orig = v.cl_ord_id;
   ReleaseFor(rec, old_leaves);
   if (!c.cl_ord_id.empty() && !(c.cl_ord_id == v.cl_ord_id)) {
-    if (rec.indexed) UnindexClOrdId(slot);
+    // The old ClOrdID no longer addresses anything: not this order, nor a
+    // done order it took the key from.
+    if (!v.cl_ord_id.empty()) {
+      UnindexClOrdId(slot);
+      releases_.push_back(KeyRelease{done_.size(), v.broker, v.cl_ord_id});
+    }
     v.cl_ord_id = c.cl_ord_id;
     IndexClOrdId(slot);
   }
@@ -910,6 +1158,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
     v.status = OrderStatus::kFilled;
     MarkDone(rec);
     Emit(OrderReplaced{v, orig, false});
+    Retire(slot);
     return;
   }
   if (keep) {
@@ -976,11 +1225,12 @@ void Engine::Impl::Handle(const MassCancel& c) {
 }
 
 void Engine::Impl::Handle(const QueryOrderStatus& c) {
-  const Record* rec = Lookup(header_.broker, c.order_id, c.cl_ord_id);
+  const Addressed found = Lookup(header_.broker, c.order_id, c.cl_ord_id);
+  const OrderView* found_view = found.view();
   std::optional<OrderView> view;
-  if (rec != nullptr && rec->view.account == c.account &&
-      rec->view.instrument == c.instrument && rec->view.side == c.side) {
-    view = rec->view;
+  if (found_view != nullptr && found_view->account == c.account &&
+      found_view->instrument == c.instrument && found_view->side == c.side) {
+    view = *found_view;
   }
   Emit(OrderStatusReported{c.cl_ord_id, view, c});
 }
@@ -995,16 +1245,20 @@ void Engine::Impl::Handle(const ExpireDayOrders& /*c*/) {
   }
   std::sort(scratch_.begin(), scratch_.end());
   for (std::uint64_t id : scratch_) {
-    Record& rec = records_[record_map_.Find(id)];
+    const std::uint32_t slot = record_map_.Find(id);
+    Record& rec = records_[slot];
     Finish(rec, *FindInstrument(rec.view.instrument), OrderStatus::kExpired);
     Emit(OrderExpired{rec.view});
+    Retire(slot);
   }
-  // The day is over: done orders are no longer reported.
-  for (std::size_t slot = 0; slot < records_.size(); ++slot) {
-    if (records_[slot].in_use && !records_[slot].live) {
-      FreeRecord(static_cast<std::uint32_t>(slot));
-    }
-  }
+  // The day is over: done orders are no longer reported. The done store
+  // keeps its memory for the next day.
+  done_.clear();
+  releases_.clear();
+  done_by_id_.Clear();
+  done_by_cl_.Clear();
+  done_indexed_ = 0;
+  releases_applied_ = 0;
 }
 
 void Engine::Impl::Handle(const AdjustUnits& c) {
@@ -1133,9 +1387,10 @@ DepthSnapshot Engine::Impl::Depth(InstrumentId instrument,
 }
 
 std::optional<OrderView> Engine::Impl::FindOrder(OrderId id) const {
-  const Record* rec = RecordOf(id);
-  if (rec == nullptr) return std::nullopt;
-  return rec->view;
+  if (const Record* rec = RecordOf(id); rec != nullptr) return rec->view;
+  const std::uint32_t pos = DoneById(id);
+  if (pos == IdMap::kNotFound) return std::nullopt;
+  return ToView(done_[pos]);
 }
 
 PositionView Engine::Impl::PositionOf(AccountId account,
@@ -1212,13 +1467,14 @@ Status Engine::Impl::CheckInvariants() const {
         v.leaves_qty.value() < 0) {
       return fail(what + " quantities do not add up");
     }
-    if (rec.indexed) {
+    if (!v.cl_ord_id.empty()) {
       ++indexed;
       if (FindByClOrdId(v.broker, v.cl_ord_id) != slot) {
         return fail(what + " ClOrdID index entry broken");
       }
     }
-    if (rec.live) {
+    if (!rec.live) return fail(what + " is done but still has a record");
+    {
       ++live;
       ++want_open_acc[v.account.value()];
       ++want_open_broker[v.broker.value()];
@@ -1237,8 +1493,6 @@ Status Engine::Impl::CheckInvariants() const {
           want_cash[v.account.value()] += Notional(*v.price, v.leaves_qty);
         }
       }
-    } else if (v.leaves_qty.value() != 0) {
-      return fail(what + " is done with leaves > 0");
     }
   }
   if (live != resting) {
@@ -1247,6 +1501,28 @@ Status Engine::Impl::CheckInvariants() const {
   }
   if (in_use != record_map_.size() || indexed != cl_index_.size()) {
     return fail("order map or ClOrdID index size disagrees with records");
+  }
+  // Done orders: consistent quantities, ids below the next id, each id once
+  // and never also live.
+  CatchUpDoneIndexes();
+  if (done_by_id_.size() != done_.size()) {
+    return fail("a done order id appears twice");
+  }
+  for (std::size_t pos = 0; pos < done_.size(); ++pos) {
+    const DoneOrder& d = done_[pos];
+    const std::string what = "done order " + std::to_string(d.order_id.value());
+    if (d.order_id.value() >= next_order_id_) {
+      return fail(what + " not below the next order id");
+    }
+    if (record_map_.Find(d.order_id.value()) != IdMap::kNotFound) {
+      return fail(what + " is also live");
+    }
+    if (d.cum_qty.value() < 0 || d.cum_qty > d.order_qty) {
+      return fail(what + " quantities do not add up");
+    }
+    if (d.key_holder && d.cl_ord_id.empty()) {
+      return fail(what + " holds an empty ClOrdID");
+    }
   }
   for (const auto& [broker, open] : broker_open_) {
     auto it = want_open_broker.find(broker);
@@ -1343,20 +1619,31 @@ void Engine::Impl::WriteState(std::vector<std::uint8_t>* out) const {
     w.U32(broker);
     w.U32(account);
   }
-  // Orders (live and done of the day) in ascending id.
+  // Orders (live and done of the day) in ascending id. The high bit of
+  // `ref` tells a done-store position from a record slot.
+  constexpr std::uint32_t kDoneRef = 0x8000'0000U;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> ids;
-  ids.reserve(record_map_.size());
+  ids.reserve(record_map_.size() + done_.size());
   for (std::size_t slot = 0; slot < records_.size(); ++slot) {
     if (records_[slot].in_use) {
       ids.emplace_back(records_[slot].view.order_id.value(),
                        static_cast<std::uint32_t>(slot));
     }
   }
+  for (std::size_t pos = 0; pos < done_.size(); ++pos) {
+    ids.emplace_back(done_[pos].order_id.value(),
+                     static_cast<std::uint32_t>(pos) | kDoneRef);
+  }
   std::sort(ids.begin(), ids.end());
   w.U32(static_cast<std::uint32_t>(ids.size()));
-  for (const auto& [id, slot] : ids) {
-    const Record& rec = records_[slot];
-    const OrderView& v = rec.view;
+  for (const auto& [id, ref] : ids) {
+    const bool done = (ref & kDoneRef) != 0;
+    const std::uint32_t index = ref & ~kDoneRef;
+    const OrderView v = done ? ToView(done_[index]) : records_[index].view;
+    const bool live = !done && records_[index].live;
+    // A live order always holds its non-empty ClOrdID; a done one holds it
+    // unless a later order has taken it or a replace released it.
+    const bool indexed = done ? DoneHoldsKey(index) : !v.cl_ord_id.empty();
     w.U64(id);
     w.U32(v.broker.value());
     const std::string_view cl = v.cl_ord_id.view();
@@ -1374,7 +1661,7 @@ void Engine::Impl::WriteState(std::vector<std::uint8_t>* out) const {
     w.I64(v.leaves_qty.value());
     w.I64(v.cum_notional.value());
     w.U8(static_cast<std::uint8_t>(v.status));
-    w.U8(static_cast<std::uint8_t>((rec.live ? 1 : 0) | (rec.indexed ? 2 : 0)));
+    w.U8(static_cast<std::uint8_t>((live ? 1 : 0) | (indexed ? 2 : 0)));
   }
   // Books: resting order ids in priority order.
   for (const auto& [id, ins] : instruments_) {
@@ -1455,13 +1742,14 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
   }
   const std::uint32_t n_orders = r.U32();
   if (!r.ok()) return corrupt("truncated");
-  // Every order takes at least 67 bytes (with an empty ClOrdID): reject
-  // absurd counts before allocating for them.
+  // Every order takes 67 bytes plus its ClOrdID (which may be empty):
+  // reject absurd counts before allocating for them.
   if (n_orders > r.remaining() / 67) return corrupt("bad order count");
+  // (broker, ClOrdID) keys flagged as indexed: at most one order each.
+  std::set<std::pair<std::uint32_t, std::string>> keys;
+  std::uint64_t previous_id = 0;
   for (std::uint32_t i = 0; i < n_orders && r.ok(); ++i) {
-    const std::uint32_t slot = AllocRecord();
-    Record& rec = records_[slot];
-    OrderView& v = rec.view;
+    OrderView v;
     v.order_id = OrderId{r.U64()};
     v.broker = BrokerId{r.U32()};
     const std::uint8_t cl_len = r.U8();
@@ -1483,28 +1771,41 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     v.cum_notional = Cash{r.I64()};
     v.status = static_cast<OrderStatus>(r.U8());
     const std::uint8_t flags = r.U8();
-    if ((flags & 1U) != 0) {
-      if (FindAccount(v.account) == nullptr) {
-        return corrupt("bad order " + std::to_string(v.order_id.value()));
-      }
-      Bind(rec);
-      MarkLive(rec);
-    }
+    if (!r.ok()) break;
+    const bool live = (flags & 1U) != 0;
+    const bool indexed = (flags & 2U) != 0;
+    const std::string what = "bad order " + std::to_string(v.order_id.value());
     if (!ValidSide(v.side) || !ValidType(v.type) || !ValidTif(v.tif) ||
         FindInstrument(v.instrument) == nullptr ||
         FindAccount(v.account) == nullptr ||
         (v.type == OrderType::kLimit && (!v.price || price.value() <= 0)) ||
         v.order_id.value() == IdMap::kEmptyKey ||
-        !record_map_.Insert(v.order_id.value(), slot)) {
-      return corrupt("bad order " + std::to_string(v.order_id.value()));
+        v.order_id.value() <= previous_id) {
+      return corrupt(what);
     }
-    if ((flags & 2U) != 0) {
-      if (v.cl_ord_id.empty() ||
-          FindByClOrdId(v.broker, v.cl_ord_id) != ClientOrderIndex::kNotFound) {
-        return corrupt("bad ClOrdID index flag");
-      }
-      IndexClOrdId(slot);
+    previous_id = v.order_id.value();
+    // A live order with a ClOrdID always holds it; the flag says which
+    // done order, if any, a key addresses.
+    if ((indexed && v.cl_ord_id.empty()) ||
+        (live && !v.cl_ord_id.empty() && !indexed) ||
+        (indexed &&
+         !keys.emplace(v.broker.value(), std::string(v.cl_ord_id.view()))
+              .second)) {
+      return corrupt("bad ClOrdID index flag");
     }
+    if (!live) {
+      if (v.leaves_qty.value() != 0)
+        return corrupt(what + ": done, leaves > 0");
+      done_.emplace_back() = ToDone(v, indexed);
+      continue;
+    }
+    const std::uint32_t slot = AllocRecord();
+    Record& rec = records_[slot];
+    rec.view = v;
+    record_map_.Insert(v.order_id.value(), slot);
+    IndexClOrdId(slot);
+    Bind(rec);
+    MarkLive(rec);
   }
   for (std::uint32_t i = 0; i < n_instruments && r.ok(); ++i) {
     Instrument* ins = FindInstrument(InstrumentId{r.U32()});

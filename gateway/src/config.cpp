@@ -148,6 +148,34 @@ Result<ServerConfig> ParseConfig(std::string_view text) {
       if (!ParseBool(value, &config.fix_log)) return bad("on or off");
     } else if (key == "market_data") {
       if (!ParseBool(value, &config.market_data)) return bad("on or off");
+    } else if (key == "max_sessions") {
+      if (!ParseInt<std::size_t>(value, 1, 100000, &config.max_sessions)) {
+        return bad("1..100000");
+      }
+    } else if (key == "max_messages_per_second") {
+      if (!ParseInt<std::uint32_t>(value, 0, 100'000'000,
+                                   &config.max_messages_per_second)) {
+        return bad("0..100000000, 0 for no limit");
+      }
+    } else if (key == "max_open_orders_per_account") {
+      if (!ParseInt<std::uint32_t>(value, 0, 100'000'000,
+                                   &config.max_open_orders_per_account)) {
+        return bad("0..100000000, 0 for no limit");
+      }
+    } else if (key == "max_open_orders_per_broker") {
+      if (!ParseInt<std::uint32_t>(value, 0, 100'000'000,
+                                   &config.max_open_orders_per_broker)) {
+        return bad("0..100000000, 0 for no limit");
+      }
+    } else if (key == "send_timeout_seconds") {
+      if (!ParseInt(value, 1, 3600, &config.send_timeout_seconds)) {
+        return bad("1..3600");
+      }
+    } else if (key == "registry_map_size_mib") {
+      if (!ParseInt<std::size_t>(value, 1, std::size_t{1} << 22,
+                                 &config.registry_map_size_mib)) {
+        return bad("1..4194304");
+      }
     } else if (key == "logon_failures_per_comp_id") {
       if (!ParseInt(value, 1, 1000, &config.logon_failures_per_comp_id)) {
         return bad("1..1000");

@@ -1,6 +1,7 @@
 #include "carbonex/gateway/server.h"
 
 #include <linux/futex.h>
+#include <netinet/in.h>
 #include <poll.h>
 #include <quickfix/Application.h>
 #include <quickfix/Exceptions.h>
@@ -20,6 +21,7 @@
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
+#include <sys/time.h>
 #include <unistd.h>
 
 #include <array>
@@ -48,6 +50,7 @@
 #include "carbonex/gateway/name_tables.h"
 #include "carbonex/ledger/control.h"
 #include "carbonex/ledger/registry.h"
+#include "connection_limits.h"
 #include "fix_store.h"
 #include "logon_security.h"
 #include "snapshot_file.h"
@@ -183,6 +186,16 @@ struct SessionSlot {
   // Logon: a digest of the last password verified against the registry.
   std::mutex auth_mu;
   std::optional<std::array<unsigned char, 32>> verified;
+  // Counted against max_sessions (guarded by Impl::sessions_mu_): set when
+  // its Logon is accepted, cleared at logout.
+  bool admitted = false;
+  // Message rate: messages in the current one-second window (rate_mu).
+  std::mutex rate_mu;
+  std::int64_t rate_window_ns = 0;
+  std::uint32_t rate_count = 0;
+  // Over the rate: rejected once, logged out; nothing more it sends is
+  // processed until its next Logon.
+  std::atomic<bool> throttled{false};
 };
 
 // What the sequencer dispatches after a commit, in sequence order.
@@ -234,6 +247,14 @@ class Server::Impl : public FIX::Application {
                                 const std::string& address,
                                 const std::string& reason, bool count_failure);
   void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
+  // Counts the session against max_sessions; throws RejectLogon when full.
+  void Admit(SessionSlot* slot, const FIX::SessionID& id);
+  // Counts one message against max_messages_per_second. false: the message
+  // must not be processed (the session is over the rate: the first such
+  // message is answered with BusinessMessageReject and the session is
+  // logged out).
+  bool WithinRate(SessionSlot* slot, const FIX::Message& message,
+                  const FIX::SessionID& id);
 
  private:
   std::string Path(const std::string& name) const {
@@ -341,6 +362,8 @@ class Server::Impl : public FIX::Application {
   // stop: the engine is then ahead of the registry, so Stop() keeps the old
   // snapshot and the journal after it for the next start to settle from.
   std::atomic<bool> unsettled_{false};
+  std::mutex sessions_mu_;
+  std::size_t admitted_sessions_ = 0;  // sessions_mu_
   // Set by the registry writer while a settlement batch is refused (e.g. the
   // LMDB map is full): new orders and replaces are refused meanwhile.
   std::atomic<bool> settlement_stalled_{false};
@@ -387,6 +410,13 @@ Status Server::Impl::Recover() {
   engine::EngineOptions engine_options;
   engine_options.emit_market_data = options_.config.market_data;
   engine_options.expected_orders = std::size_t{1} << 18;
+  engine_options.max_open_orders_per_account =
+      options_.config.max_open_orders_per_account;
+  engine_options.max_open_orders_per_broker =
+      options_.config.max_open_orders_per_broker;
+  // The journal after a snapshot is replayed with the limits of the run that
+  // wrote it; the configured ones apply from the fresh snapshot on.
+  engine::EngineOptions configured_options = engine_options;
 
   const std::string snapshot_path = Path("engine.snapshot");
   const std::string journal_dir = Path("journal");
@@ -400,6 +430,8 @@ Status Server::Impl::Recover() {
   std::uint64_t snapshot_seq = 0;
   if (snapshot->has_value()) {
     SnapshotFile& s = **snapshot;
+    engine_options.max_open_orders_per_account = s.max_open_orders_per_account;
+    engine_options.max_open_orders_per_broker = s.max_open_orders_per_broker;
     Result<std::unique_ptr<engine::Engine>> loaded =
         engine::Engine::LoadSnapshot(engine_options, s.engine, &sink_);
     if (!loaded.ok()) return loaded.status();
@@ -557,8 +589,30 @@ Status Server::Impl::Recover() {
   fresh.state_hash = engine_->StateHash();
   fresh.known = known_;
   fresh.engine = engine_->SaveSnapshot();
+  fresh.max_open_orders_per_account =
+      configured_options.max_open_orders_per_account;
+  fresh.max_open_orders_per_broker =
+      configured_options.max_open_orders_per_broker;
   Status written = WriteSnapshotFile(snapshot_path, fresh);
   if (!written.ok()) return written;
+  if (engine_options.max_open_orders_per_account !=
+          configured_options.max_open_orders_per_account ||
+      engine_options.max_open_orders_per_broker !=
+          configured_options.max_open_orders_per_broker) {
+    Result<std::unique_ptr<engine::Engine>> reloaded =
+        engine::Engine::LoadSnapshot(configured_options, fresh.engine, &sink_);
+    if (!reloaded.ok()) return reloaded.status();
+    engine_ = std::move(*reloaded);
+    if (engine_->StateHash() != fresh.state_hash) {
+      return Status::Internal(
+          "engine reloaded with the configured open-order limits has a "
+          "different state hash");
+    }
+    spdlog::info(
+        "open-order limits now {} per account, {} per broker (0: none)",
+        configured_options.max_open_orders_per_account,
+        configured_options.max_open_orders_per_broker);
+  }
   Status removed =
       RemoveJournalSegmentsBefore(journal_dir, SequenceNumber(last_seq_ + 1));
   if (!removed.ok()) spdlog::warn("journal cleanup: {}", removed.message());
@@ -661,6 +715,12 @@ Status Server::Impl::StartAcceptor() {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
   }
+  Status timeout = SetListenerSendTimeout(options_.config.fix_port,
+                                          options_.config.send_timeout_seconds);
+  if (!timeout.ok()) {
+    spdlog::warn("{}: a broker that stops reading can block its session",
+                 timeout.message());
+  }
   return Status::Ok();
 }
 
@@ -674,6 +734,7 @@ Status Server::Impl::Start() {
   ledger::RegistryOptions registry_options;
   registry_options.path = options_.db_dir;
   registry_options.durable = options_.config.sync_mode == SyncMode::kDurable;
+  registry_options.map_size = options_.config.registry_map_size_mib << 20;
   Result<std::unique_ptr<ledger::Registry>> registry =
       ledger::Registry::Open(registry_options);
   if (!registry.ok()) return registry.status();
@@ -718,6 +779,12 @@ Status Server::Impl::Start() {
 void Server::Impl::onLogon(const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
+  {
+    std::lock_guard<std::mutex> guard(slot->rate_mu);
+    slot->rate_window_ns = 0;
+    slot->rate_count = 0;
+  }
+  slot->throttled = false;
   slot->logged_on = true;
   std::string address = PeerAddressOf(id, acceptor_kind_);
   logon_records_.Add(slot->comp_id, address, ledger::LogonOutcome::kAccepted,
@@ -730,7 +797,20 @@ void Server::Impl::onLogout(const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
   bool was_on = slot->logged_on.exchange(false);
+  {
+    std::lock_guard<std::mutex> guard(sessions_mu_);
+    if (slot->admitted) {
+      slot->admitted = false;
+      --admitted_sessions_;
+    }
+  }
   spdlog::info("session {} logged out", slot->comp_id);
+  if (slot->throttled.load()) {
+    // Logged out for its message rate: its next Logon is welcome.
+    if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+      session->logon();
+    }
+  }
   auto down = new Inbound;
   down->kind = Inbound::Kind::kSessionDown;
   down->broker = slot->broker;
@@ -757,6 +837,13 @@ void Server::Impl::fromAdmin(
                                     FIX::IncorrectTagValue, FIX::RejectLogon) {
   try {
     HandleLogon(message, id);
+    SessionSlot* slot = SlotFor(id);
+    const std::string& type = message.getHeader().getField(35);
+    if (slot != nullptr && type == "A") {
+      Admit(slot, id);
+    } else if (slot != nullptr && type != "5") {
+      (void)WithinRate(slot, message, id);
+    }
   } catch (const FIX::RejectLogon&) {
     throw;
   } catch (const FIX::FieldNotFound&) {
@@ -864,6 +951,7 @@ void Server::Impl::HandleApp(const FIX::Message& message,
                              const FIX::SessionID& id) {
   SessionSlot* slot = SlotFor(id);
   if (slot == nullptr) return;
+  if (!WithinRate(slot, message, id)) return;
   const std::string& type = message.getHeader().getField(35);
   std::shared_ptr<const NameTables> tables = tables_.load();
   Timestamp now(NowNs());
@@ -927,6 +1015,61 @@ void Server::Impl::HandleApp(const FIX::Message& message,
   item->broker = slot->broker;
   item->body = *t.command;
   Push(item);
+}
+
+void Server::Impl::Admit(SessionSlot* slot, const FIX::SessionID& id) {
+  std::unique_lock<std::mutex> guard(sessions_mu_);
+  if (slot->admitted) return;
+  if (admitted_sessions_ >= options_.config.max_sessions) {
+    guard.unlock();
+    RefuseLogon(slot->comp_id, PeerAddressOf(id, acceptor_kind_),
+                "maximum number of sessions reached (" +
+                    std::to_string(options_.config.max_sessions) + ")",
+                false);
+  }
+  slot->admitted = true;
+  ++admitted_sessions_;
+}
+
+bool Server::Impl::WithinRate(SessionSlot* slot, const FIX::Message& message,
+                              const FIX::SessionID& id) {
+  if (slot->throttled.load()) return false;
+  const std::uint32_t limit = options_.config.max_messages_per_second;
+  if (limit == 0) return true;
+  const std::int64_t now =
+      std::chrono::duration_cast<std::chrono::nanoseconds>(
+          std::chrono::steady_clock::now().time_since_epoch())
+          .count();
+  {
+    std::lock_guard<std::mutex> guard(slot->rate_mu);
+    if (now - slot->rate_window_ns >= 1'000'000'000) {
+      slot->rate_window_ns = now;
+      slot->rate_count = 0;
+    }
+    if (++slot->rate_count <= limit) return true;
+  }
+  if (slot->throttled.exchange(true)) return false;
+  spdlog::warn(
+      "session {}: more than {} messages in one second "
+      "(max_messages_per_second); rejecting and logging it out",
+      slot->comp_id, limit);
+  FIX::Message reject;
+  reject.getHeader().setField(35, "j");
+  const FIX::Header& header = message.getHeader();
+  if (header.isSetField(34)) reject.setField(45, header.getField(34));
+  reject.setField(372, header.getField(35));
+  if (message.isSetField(11)) reject.setField(379, message.getField(11));
+  reject.setField(380, "0");
+  reject.setField(58, "message rate over " + std::to_string(limit) +
+                          " per second: logging out");
+  try {
+    FIX::Session::sendToTarget(reject, id);
+  } catch (const FIX::SessionNotFound&) {
+  }
+  if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+    session->logout("message rate over limit");
+  }
+  return false;
 }
 
 // ---------------------------------------------------------------------------
@@ -1388,7 +1531,17 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
       if (session == nullptr) {
         session = FIX::Session::lookupSession(slot->session_id);
       }
-      if (session != nullptr) session->send(*message);
+      // A send fails while logged on when the socket stayed full for
+      // send_timeout_seconds: the broker is not reading. The message is in
+      // the session's store (resent after its next logon).
+      if (session != nullptr && !session->send(*message) &&
+          session->isLoggedOn()) {
+        spdlog::warn(
+            "session {}: send blocked for {} s (the broker is not reading); "
+            "disconnecting it",
+            slot->comp_id, options_.config.send_timeout_seconds);
+        session->disconnect();
+      }
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
@@ -1463,8 +1616,20 @@ void Server::Impl::WriterLoop() {
 }
 
 void Server::Impl::ClockLoop() {
-  while (!stop_aux_) {
+  UnidentifiedConnectionReaper reaper(
+      options_.config.fix_port,
+      std::chrono::seconds(options_.config.logon_timeout_seconds));
+  for (int tick = 0; !stop_aux_; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
+    if (tick % 5 == 0 && accepting_) {
+      for (const std::string& peer :
+           reaper.Sweep(std::chrono::steady_clock::now())) {
+        spdlog::warn(
+            "connection from {} closed: no Logon within {} s "
+            "(logon_timeout_seconds)",
+            peer, options_.config.logon_timeout_seconds);
+      }
+    }
     if (!options_.config.close_minute_utc || close_pending_) continue;
     std::int64_t due =
         LastScheduledClose(NowNs(), *options_.config.close_minute_utc);
@@ -1652,6 +1817,10 @@ Status Server::Impl::Stop() {
     snapshot.state_hash = engine_->StateHash();
     snapshot.known = known_;
     snapshot.engine = engine_->SaveSnapshot();
+    snapshot.max_open_orders_per_account =
+        options_.config.max_open_orders_per_account;
+    snapshot.max_open_orders_per_broker =
+        options_.config.max_open_orders_per_broker;
     published_hash_ = snapshot.state_hash;
     result = WriteSnapshotFile(Path("engine.snapshot"), snapshot);
     spdlog::info("stopped: seq {} state hash {:016x}", last_seq_,

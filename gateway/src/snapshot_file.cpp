@@ -13,7 +13,7 @@ namespace carbonex::gateway {
 namespace {
 
 constexpr std::uint32_t kMagic = 0x53535843;  // "CXSS" little-endian
-constexpr std::uint32_t kVersion = 1;
+constexpr std::uint32_t kVersion = 2;  // 2 appended the open-order limits
 
 std::uint64_t Fnv1a(const std::uint8_t* data, std::size_t size) {
   std::uint64_t hash = 0xcbf29ce484222325ULL;
@@ -110,6 +110,8 @@ Status WriteSnapshotFile(const std::string& path,
   }
   w.Put(static_cast<std::uint64_t>(snapshot.engine.size()));
   w.bytes.insert(w.bytes.end(), snapshot.engine.begin(), snapshot.engine.end());
+  w.Put(snapshot.max_open_orders_per_account);
+  w.Put(snapshot.max_open_orders_per_broker);
   w.Put(Fnv1a(w.bytes.data(), w.bytes.size()));
 
   std::string tmp = path + ".tmp";
@@ -164,7 +166,7 @@ Result<std::optional<SnapshotFile>> ReadSnapshotFile(const std::string& path) {
   std::uint32_t version = 0;
   SnapshotFile s;
   if (!r.Get(&magic) || magic != kMagic) return corrupt("bad magic");
-  if (!r.Get(&version) || version != kVersion) {
+  if (!r.Get(&version) || version < 1 || version > kVersion) {
     return corrupt("unknown version");
   }
   Reader tail(bytes.data() + bytes.size() - 8, 8);
@@ -208,6 +210,10 @@ Result<std::optional<SnapshotFile>> ReadSnapshotFile(const std::string& path) {
   if (!r.Get(&engine_size) ||
       !r.GetBytes(static_cast<std::size_t>(engine_size), &s.engine)) {
     return corrupt("truncated engine state");
+  }
+  if (version >= 2 && (!r.Get(&s.max_open_orders_per_account) ||
+                       !r.Get(&s.max_open_orders_per_broker))) {
+    return corrupt("truncated limits");
   }
   if (r.pos() != bytes.size() - 8) return corrupt("trailing bytes");
   return std::optional<SnapshotFile>(std::move(s));

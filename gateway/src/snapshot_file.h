@@ -36,6 +36,13 @@ struct SnapshotFile {
   std::uint64_t state_hash = 0;    // engine StateHash() at seq
   KnownEntities known;
   std::vector<std::uint8_t> engine;  // Engine::SaveSnapshot()
+  // The open-order limits (EngineOptions) the engine applied to the
+  // commands journaled after seq: the config of the run that wrote the
+  // snapshot, which every start renews. Recovery replays with these, so a
+  // changed config never turns a journaled accept into a reject or the
+  // reverse. 0 = no limit; version 1 files had none.
+  std::uint32_t max_open_orders_per_account = 0;
+  std::uint32_t max_open_orders_per_broker = 0;
 };
 
 // Writes atomically (temporary file, fsync, rename, fsync of the directory).

@@ -268,6 +268,76 @@ TEST_CASE("A ClOrdID freed by a replace or a done order can be used again",
   CHECK(h.engine().CheckInvariants().ok());
 }
 
+TEST_CASE("A ClOrdID released by a replace addresses no done order",
+          "[engine]") {
+  Harness h(TestState(), NoMarketData());
+  h.Run("place cl=A acct=10 side=buy px=100 qty=5");
+  h.Run("cancel cl=C1 orig=A acct=10 side=buy");  // order 1 done, holds A
+  Expect(h.Run("query cl=A acct=10 side=buy"),
+         {"status found=1 id=1 status=canceled"});
+  // Order 2 takes A over from the done order 1, then gives it up.
+  Expect(h.Run("place cl=A acct=10 side=buy px=99 qty=5"), {"accepted id=2"});
+  Expect(h.Run("query cl=A acct=10 side=buy"), {"status found=1 id=2"});
+  Expect(h.Run("replace cl=B orig=A acct=10 side=buy px=99 qty=4"),
+         {"replaced id=2 cl=B orig=A"});
+  // A now addresses nothing: neither order 2 nor the done order 1.
+  Expect(h.Run("query cl=A acct=10 side=buy"), {"status found=0"});
+  Expect(h.Run("cancel cl=C2 orig=A acct=10 side=buy"),
+         {"cancel_rejected reason=unknown_order known=0"});
+  // Both stay reachable by order id, and order 2 by its new ClOrdID, also
+  // once done.
+  Expect(h.Run("query cl=q id=1 acct=10 side=buy"),
+         {"status found=1 id=1 cl=A status=canceled"});
+  h.Run("cancel cl=C3 orig=B acct=10 side=buy");
+  Expect(h.Run("cancel cl=C4 orig=B acct=10 side=buy"),
+         {"cancel_rejected reason=too_late_to_cancel known=1 ord_id=2"});
+  Expect(h.Run("replace cl=B2 orig=B acct=10 side=buy px=99 qty=4"),
+         {"cancel_rejected to=replace reason=too_late_to_cancel ord_id=2"});
+  REQUIRE(h.engine().FindOrder(OrderId{1}).has_value());
+  CHECK(h.engine().FindOrder(OrderId{1})->status == OrderStatus::kCanceled);
+  CHECK(h.engine().FindOrder(OrderId{2})->cl_ord_id == ClientOrderId("B"));
+  CHECK_FALSE(h.engine().FindOrder(OrderId{3}).has_value());
+  // A third order with A, done: A addresses it.
+  h.Run("place cl=A acct=10 side=buy px=98 qty=1 tif=ioc");
+  Expect(h.Run("query cl=A acct=10 side=buy"),
+         {"status found=1 id=3 status=canceled"});
+  // A restored snapshot answers the same.
+  RecordingSink sink;
+  auto restored =
+      Engine::LoadSnapshot(NoMarketData(), h.engine().SaveSnapshot(), &sink);
+  REQUIRE(restored.ok());
+  CHECK((*restored)->StateHash() == h.engine().StateHash());
+  std::string error;
+  for (const char* line :
+       {"query cl=A acct=10 side=buy", "query cl=B acct=10 side=buy",
+        "query cl=q id=1 acct=10 side=buy"}) {
+    auto cmd = ParseCommand(line, 100, &error);
+    REQUIRE(cmd.has_value());
+    h.sink().lines.clear();
+    h.engine().Execute(*cmd);
+    sink.lines.clear();
+    (*restored)->Execute(*cmd);
+    CHECK(sink.lines == h.sink().lines);
+  }
+}
+
+TEST_CASE("A snapshot of done orders without ClOrdIDs loads",
+          "[engine][snapshot]") {
+  // 67 bytes per order and nothing in the books: the smallest snapshot per
+  // order that the format allows.
+  Harness h(TestState(), NoMarketData());
+  for (int i = 0; i < 50; ++i) {
+    h.Run("place b=0 acct=10 side=buy px=" + std::to_string(50 + i) +
+          " qty=1 tif=ioc");
+  }
+  RecordingSink sink;
+  auto restored =
+      Engine::LoadSnapshot(NoMarketData(), h.engine().SaveSnapshot(), &sink);
+  REQUIRE(restored.ok());
+  CHECK((*restored)->StateHash() == h.engine().StateHash());
+  CHECK((*restored)->FindOrder(OrderId{50})->status == OrderStatus::kCanceled);
+}
+
 // ---- Replace ----------------------------------------------------------------
 
 TEST_CASE(

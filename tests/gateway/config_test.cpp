@@ -71,6 +71,42 @@ TEST_CASE("bad config lines name the line", "[config]") {
   }
 }
 
+TEST_CASE("limits have documented defaults and bounds", "[config]") {
+  Result<ServerConfig> defaults = ParseConfig("");
+  REQUIRE(defaults.ok());
+  CHECK(defaults->max_sessions == 256);
+  CHECK(defaults->max_messages_per_second == 100000);
+  CHECK(defaults->max_open_orders_per_account == 10000);
+  CHECK(defaults->max_open_orders_per_broker == 100000);
+  CHECK(defaults->registry_map_size_mib == 1024);
+
+  Result<ServerConfig> set = ParseConfig(
+      "max_sessions = 1\n"
+      "max_messages_per_second = 0\n"
+      "max_open_orders_per_account = 0\n"
+      "max_open_orders_per_broker = 7\n"
+      "registry_map_size_mib = 4194304\n");
+  REQUIRE(set.ok());
+  CHECK(set->max_sessions == 1);
+  CHECK(set->max_messages_per_second == 0);
+  CHECK(set->max_open_orders_per_account == 0);
+  CHECK(set->max_open_orders_per_broker == 7);
+  CHECK(set->registry_map_size_mib == std::size_t{4194304});
+
+  for (const char* text :
+       {"max_sessions = 0\n", "max_sessions = 100001\n",
+        "max_messages_per_second = -1\n",
+        "max_messages_per_second = 100000001\n",
+        "max_open_orders_per_account = 1.5\n",
+        "max_open_orders_per_broker = many\n", "registry_map_size_mib = 0\n",
+        "registry_map_size_mib = 4194305\n"}) {
+    INFO(text);
+    Result<ServerConfig> config = ParseConfig(text);
+    REQUIRE_FALSE(config.ok());
+    CHECK_THAT(config.status().message(), Catch::Contains("line 1"));
+  }
+}
+
 TEST_CASE("a missing config file is NotFound", "[config]") {
   Result<ServerConfig> config = LoadConfigFile("/nonexistent/carbonex.conf");
   REQUIRE_FALSE(config.ok());

@@ -17,10 +17,13 @@
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <functional>
+#include <memory>
 #include <nlohmann/json.hpp>
 #include <optional>
 #include <random>
 #include <string>
+#include <string_view>
 #include <thread>
 #include <vector>
 
@@ -337,6 +340,127 @@ inline fixclient::ClientOptions ClientFor(int port,
 inline std::string Get(const FIX::Message& m, int tag) {
   return fixclient::FieldOf(m, tag).value_or("<unset>");
 }
+
+// A FIX frame with the fields exactly in the given order after
+// BeginString(8) and BodyLength(9) (repeated tags kept, nothing reordered),
+// with a correct BodyLength and CheckSum(10). For messages a FIX engine
+// refuses to build: duplicate tags, tags out of place.
+inline std::string FrameInOrder(const fixclient::FieldList& fields) {
+  std::string body;
+  for (const auto& [tag, value] : fields) {
+    body += std::to_string(tag);
+    body += '=';
+    body += value;
+    body += '\x01';
+  }
+  std::string frame =
+      "8=FIX.4.4\x01"
+      "9=" +
+      std::to_string(body.size()) + "\x01" + body;
+  unsigned sum = 0;
+  for (char ch : frame) sum += static_cast<unsigned char>(ch);
+  char checksum[8];
+  std::snprintf(checksum, sizeof checksum, "%03u", sum % 256);
+  return frame + "10=" + checksum + "\x01";
+}
+
+// One broker session spoken over a raw socket: logs on with
+// ResetSeqNumFlag(141)=Y and numbers what it sends, so that a test can send
+// any bytes in the middle of a live session and see the exchange's answer.
+class RawBroker {
+ public:
+  explicit RawBroker(std::string comp_id) : comp_id_(std::move(comp_id)) {}
+
+  // Connects and logs on; waits for the exchange's Logon. Errors: those of
+  // RawConnection, and FailedPrecondition when the answer is not a Logon.
+  Status LogOn(int port, const std::string& password = Market::kPassword) {
+    Status connected =
+        conn_.Connect("127.0.0.1", port, std::chrono::seconds(2));
+    if (!connected.ok()) return connected;
+    next_seq_ = 1;
+    Status sent = conn_.SendRaw(fixclient::BuildFrame(fixclient::LogonFields(
+        comp_id_, "CARBONEX", next_seq_++, comp_id_, password)));
+    if (!sent.ok()) return sent;
+    Result<FIX::Message> answer = conn_.Read(std::chrono::seconds(15));
+    if (!answer.ok()) return answer.status();
+    if (fixclient::MsgTypeOf(*answer) != "A") {
+      return Status::FailedPrecondition("logon answered with " +
+                                        fixclient::Describe(*answer));
+    }
+    return Status::Ok();
+  }
+
+  // The standard header (35, 49, 56, 34 = seq, 52) then `body` in order.
+  [[nodiscard]] fixclient::FieldList Header(const std::string& type,
+                                            int seq) const {
+    return {{35, type},
+            {49, comp_id_},
+            {56, "CARBONEX"},
+            {34, std::to_string(seq)},
+            {52, fixclient::UtcTimestampNow()}};
+  }
+  [[nodiscard]] std::string Frame(const std::string& type,
+                                  const fixclient::FieldList& body,
+                                  int seq) const {
+    fixclient::FieldList fields = Header(type, seq);
+    fields.insert(fields.end(), body.begin(), body.end());
+    return FrameInOrder(fields);
+  }
+  // Frames a message with the next sequence number and sends it.
+  Status Send(const std::string& type, const fixclient::FieldList& body) {
+    return conn_.SendRaw(Frame(type, body, next_seq_++));
+  }
+  // Sends bytes as they are; the sequence number is not advanced.
+  Status SendBytes(std::string_view bytes) { return conn_.SendRaw(bytes); }
+
+  // The next message that satisfies `want`; the ones before it are appended
+  // to *skipped. nullopt on timeout or when the exchange closes.
+  std::optional<FIX::Message> WaitFor(
+      const std::function<bool(const FIX::Message&)>& want,
+      std::chrono::milliseconds timeout,
+      std::vector<FIX::Message>* skipped = nullptr) {
+    auto deadline = std::chrono::steady_clock::now() + timeout;
+    while (true) {
+      auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+          deadline - std::chrono::steady_clock::now());
+      if (left.count() <= 0) return std::nullopt;
+      Result<FIX::Message> m = conn_.Read(left);
+      if (!m.ok()) return std::nullopt;
+      if (want(*m)) return *m;
+      if (skipped != nullptr) skipped->push_back(*m);
+    }
+  }
+
+  [[nodiscard]] int next_seq() const { return next_seq_; }
+  void set_next_seq(int seq) { next_seq_ = seq; }
+  fixclient::RawConnection& connection() { return conn_; }
+  [[nodiscard]] const std::string& comp_id() const { return comp_id_; }
+
+ private:
+  std::string comp_id_;
+  int next_seq_ = 1;
+  fixclient::RawConnection conn_;
+};
+
+// A scratch registry with the standard Market and a server on a free port,
+// started with `config` (the text of its config file).
+struct RunningExchange {
+  explicit RunningExchange(const std::string& config = "") {
+    db = dir.path() + "/db";
+    Market::Create(db);
+    port = FreePort();
+    server = std::make_unique<ServerProcess>(db, port, config);
+    std::string why;
+    started = server->Start(&why);
+    start_log = why;
+  }
+  ScratchDir dir;
+  std::string db;
+  int port = 0;
+  std::unique_ptr<ServerProcess> server;
+  bool started = false;
+  std::string start_log;
+};
 
 }  // namespace carbonex::testing
 

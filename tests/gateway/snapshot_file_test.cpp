@@ -27,6 +27,8 @@ SnapshotFile Sample() {
   s.known.entitlements = {{3, 7}};
   s.known.positions = {{7, 1}, {9, 2}};
   s.engine = {1, 2, 3, 4, 5, 250};
+  s.max_open_orders_per_account = 10;
+  s.max_open_orders_per_broker = 70000;
   return s;
 }
 
@@ -46,6 +48,8 @@ TEST_CASE("a snapshot file round-trips", "[snapshot_file]") {
   CHECK(s.known.entitlements == Sample().known.entitlements);
   CHECK(s.known.positions == Sample().known.positions);
   CHECK(s.engine == Sample().engine);
+  CHECK(s.max_open_orders_per_account == 10);
+  CHECK(s.max_open_orders_per_broker == 70000);
   std::filesystem::remove(path);
 }
 
@@ -75,6 +79,37 @@ TEST_CASE("every flipped byte is detected as corruption", "[snapshot_file]") {
   std::ofstream(path, std::ios::binary | std::ios::trunc)
       << bytes.substr(0, bytes.size() / 2);
   CHECK(ReadSnapshotFile(path).status().code() == StatusCode::kCorruption);
+  std::filesystem::remove(path);
+}
+
+TEST_CASE("a version 1 snapshot reads with no open-order limits",
+          "[snapshot_file]") {
+  // Version 1 is version 2 without the 8 bytes of limits before the
+  // checksum (docs/server.md, "Snapshot file").
+  std::string path = TempPath();
+  REQUIRE(WriteSnapshotFile(path, Sample()).ok());
+  std::ifstream in(path, std::ios::binary);
+  std::string bytes((std::istreambuf_iterator<char>(in)),
+                    std::istreambuf_iterator<char>());
+  in.close();
+  std::string v1 = bytes.substr(0, bytes.size() - 16);
+  v1[4] = 1;
+  std::uint64_t hash = 0xcbf29ce484222325ULL;
+  for (char ch : v1) {
+    hash ^= static_cast<unsigned char>(ch);
+    hash *= 0x100000001b3ULL;
+  }
+  for (int i = 0; i < 8; ++i) {
+    v1.push_back(static_cast<char>((hash >> (8 * i)) & 0xff));
+  }
+  std::ofstream(path, std::ios::binary | std::ios::trunc) << v1;
+  Result<std::optional<SnapshotFile>> read = ReadSnapshotFile(path);
+  REQUIRE(read.ok());
+  REQUIRE(read->has_value());
+  CHECK((*read)->seq == 1234);
+  CHECK((*read)->engine == Sample().engine);
+  CHECK((*read)->max_open_orders_per_account == 0);
+  CHECK((*read)->max_open_orders_per_broker == 0);
   std::filesystem::remove(path);
 }
 

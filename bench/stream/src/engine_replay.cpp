@@ -30,12 +30,9 @@ Result<ReplayReport> internal::ReplayEngine(const Stream& stream,
   const SyntheticAccounts accounts;
   const std::vector<engine::Command> commands =
       StreamToCommands(stream, accounts);
-  // The engine keeps every order of the day (done ones stay queryable until
-  // ExpireDayOrders), so a stream is one day: reserve for all its orders, as
-  // EngineOptions::expected_orders asks, rather than only the live peak.
-  ReplayOptions engine_options = options;
-  engine_options.expected_orders = std::max<std::size_t>(
-      options.expected_orders, static_cast<std::size_t>(stream.orders_added));
+  // EngineOptions::expected_orders is the live peak (the engine moves done
+  // orders out of its hot tables), which options.expected_orders covers.
+  const ReplayOptions& engine_options = options;
   Result<EngineRun> run = ReplayCommands(MakeReplayAccountState(accounts),
                                          commands, engine_options);
   if (!run.ok()) {

@@ -51,6 +51,9 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
   RecordingSink sink(&run);
   engine::EngineOptions engine_options;
   engine_options.expected_orders = options.expected_orders;
+  // The stream is one trading day: make room for its done orders up front
+  // (at most one per command), as a server does for a day's expected flow.
+  engine_options.expected_done_orders = commands.size();
   engine_options.emit_market_data = false;
   engine_options.risk_checks = true;
   engine::Engine engine(engine_options, state, &sink);

@@ -31,8 +31,16 @@ namespace carbonex::engine {
 
 struct EngineOptions {
   // Capacity reserved up front so that steady-state trading does not
-  // allocate: orders live at once, across all books.
+  // allocate: orders live at once, across all books. The tables grow by
+  // doubling past it; sizing it near the real peak keeps them in cache.
   std::size_t expected_orders = 1 << 20;
+  // Done orders (filled, cancelled, expired) of one trading day to make
+  // room for at construction. Done orders stay queryable until
+  // ExpireDayOrders in a compact store of 96 bytes per order; room reserved
+  // here is allocated and touched up front, so that trading does not pay
+  // for fresh memory (page faults) on the first day. The store grows past
+  // it as needed and keeps its memory for the following days.
+  std::size_t expected_done_orders = 0;
   // Emit BookLevelChanged events (market data). Off for pure benchmarks.
   bool emit_market_data = true;
   // Check pre-trade risk (entitlements, units, cash, holding limits). Off

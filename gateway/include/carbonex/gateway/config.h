@@ -57,6 +57,31 @@ struct ServerConfig {
   // market_data (on | off): publish market data. Default on.
   bool market_data = true;
 
+  // ---- Limits (docs/server.md, "Limits") ----
+  // max_sessions: broker sessions logged on at once. A Logon beyond it is
+  // refused with Logout and Text. Default 256.
+  std::size_t max_sessions = 256;
+  // max_messages_per_second: application and session messages one session
+  // may send in a second (a fixed one-second window). The first message over
+  // it is answered with BusinessMessageReject (j) and the session is logged
+  // out; nothing more it sends is processed until it logs on again. 0: no
+  // limit. Default 100000.
+  std::uint32_t max_messages_per_second = 100000;
+  // max_open_orders_per_account / max_open_orders_per_broker: orders resting
+  // in the books at once; a new order beyond either is rejected with
+  // OrdRejReason 3 (engine::RejectReason::kOpenOrderLimit). 0: no limit.
+  // Defaults 10000 and 100000.
+  std::uint32_t max_open_orders_per_account = 10000;
+  std::uint32_t max_open_orders_per_broker = 100000;
+  // send_timeout_seconds: how long one send to a broker may block (the
+  // broker is not reading and its TCP buffers are full) before the session
+  // is disconnected. Default 10.
+  int send_timeout_seconds = 10;
+  // registry_map_size_mib: the registry's LMDB map size in MiB (the most the
+  // registry may hold). When a settlement batch cannot be written (the map
+  // is full), new orders and replaces are refused until the server restarts
+  // with a larger map; nothing acknowledged is lost. Default 1024.
+  std::size_t registry_map_size_mib = 1024;
   // ---- Logon security (docs/server.md, "Security") ----
   // logon_failures_per_comp_id: failed logons of one CompID within the
   // window after which its logons are refused unchecked for the back-off.

@@ -46,10 +46,10 @@ enum class ReplayMode : std::uint8_t { kBook = 0, kEngine = 1 };
 
 struct ReplayOptions {
   ReplayMode mode = ReplayMode::kBook;
-  // Orders the book or engine reserves room for up front. The canonical
-  // stream peaks at 12,868 live orders. Replaying a stream in engine mode
-  // reserves for at least the stream's number of orders, since the engine
-  // keeps every order of the day.
+  // Live orders the book or engine reserves room for up front. The
+  // canonical stream peaks at 12,868 live orders. In engine mode the
+  // engine's done-order store is also reserved, for one done order per
+  // command (EngineOptions::expected_done_orders).
   std::size_t expected_orders = 1 << 16;
   // Run the second, per-event timed pass. When false the latency figures
   // are all zero.

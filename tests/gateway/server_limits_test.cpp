@@ -1,0 +1,426 @@
+// The server's limits at their boundaries, against a real carbonex-server
+// process: max_sessions, max_messages_per_second, the open-order limits
+// (also across a restart with other limits), registry_map_size_mib (a full
+// registry map) and outbound_queue_limit (a session that never reads).
+// docs/server.md, "Limits", describes each.
+#define CATCH_CONFIG_MAIN
+#include <catch2/catch.hpp>
+#include <memory>
+#include <set>
+
+#include "server_harness.h"
+
+namespace carbonex::testing {
+namespace {
+
+using namespace std::chrono_literals;
+using fixclient::BuildNewOrderSingle;
+using fixclient::BuildOrderCancelRequest;
+using fixclient::BuildOrderStatusRequest;
+using fixclient::Client;
+using fixclient::FieldList;
+using fixclient::IsExecutionReportFor;
+using fixclient::IsMsgType;
+
+constexpr auto kWait = 5s;
+
+std::unique_ptr<Client> Connect(int port, std::vector<std::string> brokers) {
+  auto client = std::make_unique<Client>(ClientFor(port, brokers));
+  REQUIRE(client->Start().ok());
+  for (std::size_t i = 0; i < brokers.size(); ++i) {
+    Status s = client->WaitLoggedOn(i, 15s);
+    INFO(brokers[i] << ": " << s.message());
+    REQUIRE(s.ok());
+  }
+  return client;
+}
+
+fixclient::NewOrder Limit(
+    const std::string& id, const std::string& account, Side side,
+    std::int64_t qty, std::int64_t tiyn,
+    fixclient::TimeInForce tif = fixclient::TimeInForce::kDay) {
+  fixclient::NewOrder o;
+  o.cl_ord_id = id;
+  o.account = account;
+  o.symbol = "KZQ-2026";
+  o.side = side;
+  o.qty = Quantity(qty);
+  o.price = Price(tiyn);
+  o.tif = tif;
+  return o;
+}
+
+FIX::Message Expect(Client& c, std::size_t session, const std::string& id,
+                    char exec_type) {
+  auto m = c.WaitFor(session, IsExecutionReportFor(id, exec_type), kWait);
+  INFO("waiting for ExecutionReport " << id << " ExecType " << exec_type);
+  REQUIRE(m.has_value());
+  return *m;
+}
+
+// Polls the server's log until it contains `text`.
+bool LogShows(const ServerProcess& server, const std::string& text,
+              std::chrono::seconds timeout = 10s) {
+  auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (server.Log().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(50ms);
+  }
+  return false;
+}
+
+FieldList StatusRequest(const std::string& id) {
+  return {{11, id}, {1, "CO-A"}, {55, "KZQ-2026"}, {54, "1"}};
+}
+
+TEST_CASE("max_sessions: the session beyond it is refused with a Logout",
+          "[limits]") {
+  RunningExchange x("max_sessions = 2\n");
+  REQUIRE(x.started);
+  auto two = Connect(x.port, {"BRK1", "BRK2"});
+  // The third is refused: Logout with Text, then closed.
+  RawBroker third("BRK3");
+  Status refused = third.LogOn(x.port);
+  REQUIRE_FALSE(refused.ok());
+  CHECK_THAT(refused.message(), Catch::Contains("maximum number of sessions"));
+  CHECK(third.connection().WaitClosed(kWait).ok());
+  CHECK(LogShows(*x.server, "refused: maximum number of sessions reached"));
+  // The two sessions keep working.
+  REQUIRE(two->Send(0, BuildNewOrderSingle(
+                           Limit("a1", "CO-A", Side::kBuy, 1, 1000)))
+              .ok());
+  Expect(*two, 0, "a1", '0');
+  // When one logs out, its place is free.
+  REQUIRE(two->Logout(1, "bye", kWait).ok());
+  CHECK(LogShows(*x.server, "session BRK2 logged out"));
+  RawBroker again("BRK3");
+  Status logged_on = again.LogOn(x.port);
+  INFO(logged_on.message());
+  REQUIRE(logged_on.ok());
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("max_messages_per_second: a reject, then a disconnect", "[limits]") {
+  RunningExchange x("max_messages_per_second = 20\n");
+  REQUIRE(x.started);
+  auto other = Connect(x.port, {"BRK2"});
+  RawBroker b("BRK1");
+  REQUIRE(b.LogOn(x.port).ok());
+  // Exactly the limit in one burst: every message is answered.
+  std::string burst;
+  for (int i = 0; i < 20; ++i) {
+    burst += b.Frame("H", StatusRequest("q" + std::to_string(i)), b.next_seq());
+    b.set_next_seq(b.next_seq() + 1);
+  }
+  REQUIRE(b.SendBytes(burst).ok());
+  for (int i = 0; i < 20; ++i) {
+    std::vector<FIX::Message> skipped;
+    auto answer = b.WaitFor(IsExecutionReportFor("q" + std::to_string(i), 'I'),
+                            kWait, &skipped);
+    INFO("answer " << i);
+    REQUIRE(answer.has_value());
+    for (const FIX::Message& m : skipped) {
+      INFO(fixclient::Describe(m));
+      CHECK(fixclient::MsgTypeOf(m) != "j");
+    }
+  }
+  // A second later, a window of its own: 23 GTC buys; 20 pass, the 21st is
+  // rejected, the session is logged out and nothing after it is processed.
+  std::this_thread::sleep_for(1100ms);
+  burst.clear();
+  int over_seq = 0;
+  for (int i = 0; i < 23; ++i) {
+    if (i == 20) over_seq = b.next_seq();
+    burst += b.Frame("D",
+                     {{11, "r" + std::to_string(i)},
+                      {1, "CO-A"},
+                      {55, "KZQ-2026"},
+                      {54, "1"},
+                      {60, fixclient::UtcTimestampNow()},
+                      {38, "1"},
+                      {40, "2"},
+                      {44, "10.00"},
+                      {59, "1"}},
+                     b.next_seq());
+    b.set_next_seq(b.next_seq() + 1);
+  }
+  REQUIRE(b.SendBytes(burst).ok());
+  auto reject = b.WaitFor(IsMsgType("j"), kWait);
+  REQUIRE(reject.has_value());
+  CHECK(Get(*reject, 45) == std::to_string(over_seq));
+  CHECK(Get(*reject, 372) == "D");
+  CHECK(Get(*reject, 379) == "r20");
+  CHECK(Get(*reject, 380) == "0");
+  CHECK_THAT(Get(*reject, 58), Catch::Contains("rate"));
+  CHECK(b.WaitFor(IsMsgType("5"), kWait).has_value());
+  CHECK(b.connection().WaitClosed(10s).ok());
+  CHECK(
+      LogShows(*x.server, "session BRK1: more than 20 messages in one second"));
+  // The other broker was not affected; the throttled one may log on again.
+  REQUIRE(other
+              ->Send(0, BuildNewOrderSingle(
+                            Limit("c1", "CO-C", Side::kSell, 1, 5000)))
+              .ok());
+  Expect(*other, 0, "c1", '0');
+  CHECK(LogShows(*x.server, "session BRK1 logged out"));
+  RawBroker again("BRK1");
+  Status logged_on = again.LogOn(x.port);
+  INFO(logged_on.message());
+  REQUIRE(logged_on.ok());
+  // r0..r19 rest (their reserved cash: 20 × 10.00); r20..r22 never reached
+  // the engine.
+  for (int i = 18; i < 23; ++i) {
+    std::string id = "r" + std::to_string(i);
+    REQUIRE(again.Send("H", StatusRequest(id)).ok());
+    auto status = again.WaitFor(IsExecutionReportFor(id, 'I'), kWait);
+    INFO(id);
+    REQUIRE(status.has_value());
+    CHECK(Get(*status, 39) == (i < 20 ? "0" : "8"));
+  }
+  nlohmann::json h = RegistryJson(x.db, "holdings CO-A");
+  CHECK(CashOf(h, "CO-A").reserved == 20 * 1000);
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("open orders per account and per broker, and across a restart",
+          "[limits]") {
+  RunningExchange x(
+      "max_open_orders_per_account = 3\nmax_open_orders_per_broker = 5\n");
+  REQUIRE(x.started);
+  {
+    auto c = Connect(x.port, {"BRK1", "BRK2"});
+    auto place = [&](const std::string& id, const std::string& account) {
+      REQUIRE(c->Send(0, BuildNewOrderSingle(
+                             Limit(id, account, Side::kBuy, 1, 1000,
+                                   fixclient::TimeInForce::kGoodTillCancel)))
+                  .ok());
+    };
+    for (const char* id : {"a1", "a2", "a3"}) {
+      place(id, "CO-A");
+      Expect(*c, 0, id, '0');
+    }
+    // The account's 4th: rejected, "exceeds limit".
+    place("a4", "CO-A");
+    FIX::Message a4 = Expect(*c, 0, "a4", '8');
+    CHECK(Get(a4, 103) == "3");
+    CHECK(fixclient::FieldOf(a4, 58).has_value());
+    // The broker's 6th (CO-B's 3rd): rejected.
+    for (const char* id : {"b1", "b2"}) {
+      place(id, "CO-B");
+      Expect(*c, 0, id, '0');
+    }
+    place("b3", "CO-B");
+    CHECK(Get(Expect(*c, 0, "b3", '8'), 103) == "3");
+    // Another broker has its own count.
+    REQUIRE(c->Send(1, BuildNewOrderSingle(
+                           Limit("c1", "CO-C", Side::kBuy, 1, 1000)))
+                .ok());
+    Expect(*c, 1, "c1", '0');
+    // A cancel frees a place.
+    REQUIRE(c->Send(0, BuildOrderCancelRequest(
+                           {"x1", "a1", "CO-A", "KZQ-2026", Side::kBuy}))
+                .ok());
+    Expect(*c, 0, "x1", '4');
+    place("a5", "CO-A");
+    Expect(*c, 0, "a5", '0');
+    // Reserved cash is that of the open orders only (a2 a3 a5 b1 b2 × 10.00).
+    nlohmann::json h = RegistryJson(x.db, "holdings");
+    CHECK(CashOf(h, "CO-A").reserved == 3 * 1000);
+    CHECK(CashOf(h, "CO-B").reserved == 2 * 1000);
+    c->Stop();
+  }
+  // A crash, then a start with a lower limit: the journal is replayed under
+  // the limits it was written with, so every acknowledged order is live; the
+  // new limit applies to new orders.
+  x.server->Kill();
+  x.server = std::make_unique<ServerProcess>(
+      x.db, x.port, "max_open_orders_per_account = 1\n");
+  std::string why;
+  REQUIRE(x.server->Start(&why));
+  CHECK(LogShows(*x.server, "open-order limits now 1 per account"));
+  auto c = Connect(x.port, {"BRK1"});
+  for (const char* id : {"a2", "a3", "a5", "b1", "b2"}) {
+    std::string account = id[0] == 'a' ? "CO-A" : "CO-B";
+    REQUIRE(c->Send(0, BuildOrderStatusRequest(
+                           {id, account, "KZQ-2026", Side::kBuy}))
+                .ok());
+    FIX::Message status = Expect(*c, 0, id, 'I');
+    INFO(id);
+    CHECK(Get(status, 39) == "0");
+  }
+  REQUIRE(
+      c->Send(0, BuildNewOrderSingle(Limit("a6", "CO-A", Side::kBuy, 1, 1000)))
+          .ok());
+  CHECK(Get(Expect(*c, 0, "a6", '8'), 103) == "3");
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("a full registry map: new orders refused, nothing acknowledged lost",
+          "[limits]") {
+  struct {
+    ScratchDir dir;
+    std::string db;
+    int port = 0;
+    std::unique_ptr<ServerProcess> server;
+  } x;
+  x.db = x.dir.path() + "/db";
+  Market::Create(x.db);
+  {
+    // Grow the registry to just under 1 MiB (deposits of 1 tiyn to CO-B,
+    // each an audited write), so that a few hundred trades fill a 1 MiB map.
+    ledger::RegistryOptions options;
+    options.path = x.db;
+    options.durable = false;
+    auto registry = ledger::Registry::Open(options);
+    REQUIRE(registry.ok());
+    for (int i = 0; i < 100000 && std::filesystem::file_size(
+                                      x.db + "/data.mdb") < (960u << 10);
+         ++i) {
+      REQUIRE((*registry)->DepositCash("CO-B", Cash(1)).ok());
+    }
+  }
+  x.port = FreePort();
+  x.server = std::make_unique<ServerProcess>(x.db, x.port,
+                                             "registry_map_size_mib = 1\n");
+  std::string start_log;
+  if (!x.server->Start(&start_log)) FAIL(start_log);
+  auto c = Connect(x.port, {"BRK2", "BRK1"});
+  // BRK2 (CO-C) sells, BRK1 (CO-A) buys, one unit at a time, until the
+  // registry can no longer record trades and a new order is refused.
+  // A refused order gets ExecutionReport Rejected, OrdRejReason 99, Text.
+  auto answer_to = [](const std::string& id) {
+    return [id](const FIX::Message& m) {
+      return fixclient::MsgTypeOf(m) == "8" &&
+             fixclient::FieldOf(m, 11) == id && Get(m, 150) != "0";
+    };
+  };
+  auto check_refusal = [](const FIX::Message& m) {
+    INFO(fixclient::Describe(m));
+    CHECK(Get(m, 150) == "8");
+    CHECK(Get(m, 39) == "8");
+    CHECK(Get(m, 103) == "99");
+    CHECK_THAT(Get(m, 58), Catch::Contains("settlement stalled"));
+  };
+  int trades = 0;
+  bool refused = false;
+  for (int i = 0; i < 2000 && !refused; ++i) {
+    std::string s = "s" + std::to_string(i);
+    std::string b = "b" + std::to_string(i);
+    // A resting sell is acknowledged with ExecType 0; wait for that or a
+    // refusal.
+    REQUIRE(
+        c->Send(0, BuildNewOrderSingle(Limit(s, "CO-C", Side::kSell, 1, 3000)))
+            .ok());
+    auto ack = c->WaitFor(0, IsExecutionReportFor(s), kWait);
+    REQUIRE(ack.has_value());
+    if (Get(*ack, 150) == "8") {
+      check_refusal(*ack);
+      refused = true;
+      break;
+    }
+    REQUIRE(Get(*ack, 150) == "0");
+    REQUIRE(
+        c->Send(1, BuildNewOrderSingle(Limit(b, "CO-A", Side::kBuy, 1, 3000)))
+            .ok());
+    auto fill = c->WaitFor(1, answer_to(b), kWait);
+    REQUIRE(fill.has_value());
+    if (Get(*fill, 150) == "8") {
+      check_refusal(*fill);
+      refused = true;
+      // The resting sell s is still live: a cancel is still accepted.
+      REQUIRE(c->Send(0, BuildOrderCancelRequest(
+                             {"cx", s, "CO-C", "KZQ-2026", Side::kSell}))
+                  .ok());
+      Expect(*c, 0, "cx", '4');
+      break;
+    }
+    REQUIRE(Get(*fill, 150) == "F");
+    ++trades;
+  }
+  INFO("trades before the map filled: "
+       << trades << "; data.mdb "
+       << std::filesystem::file_size(x.db + "/data.mdb"));
+  REQUIRE(refused);
+  CHECK(trades > 0);
+  CHECK(LogShows(*x.server, "settlement stalled"));
+  // An operator write is refused with a clear error, not left hanging.
+  std::string out;
+  CHECK(RegistryStatus(x.db, "cash deposit CO-B 1.00", &out) != 0);
+  CHECK_THAT(out, Catch::Contains("settlement stalled"));
+  // Stop; restart with a larger map: every acknowledged trade settles.
+  c->Stop();
+  c.reset();
+  CHECK(x.server->Terminate() == 0);
+  x.server = std::make_unique<ServerProcess>(x.db, x.port,
+                                             "registry_map_size_mib = 64\n");
+  std::string why;
+  REQUIRE(x.server->Start(&why));
+  nlohmann::json h = RegistryJson(x.db, "holdings");
+  CHECK(UnitsOf(h, "CO-A", "KZQ-2026").held == 1000 + trades);
+  CHECK(UnitsOf(h, "CO-C", "KZQ-2026").held == 1000 - trades);
+  CHECK(UnitsOf(h, "CO-C", "KZQ-2026").reserved == 0);
+  CHECK(CashOf(h, "CO-A").held == 100'000'000 - trades * 3000);
+  CHECK(CashOf(h, "CO-C").held == 100'000'000 + trades * 3000);
+  nlohmann::json t = RegistryJson(x.db, "trades --symbol KZQ-2026");
+  CHECK(t.at("trades").size() == static_cast<std::size_t>(trades));
+  // And trading resumes.
+  auto again = Connect(x.port, {"BRK2"});
+  REQUIRE(again
+              ->Send(0, BuildNewOrderSingle(
+                            Limit("late", "CO-C", Side::kSell, 1, 3000)))
+              .ok());
+  Expect(*again, 0, "late", '0');
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("outbound_queue_limit: a session that never reads is disconnected",
+          "[limits]") {
+  RunningExchange x("outbound_queue_limit = 16\nsend_timeout_seconds = 1\n");
+  REQUIRE(x.started);
+  auto c = Connect(x.port, {"BRK2"});
+  // A deep book: 300 sell levels, placed 10 at a time (BRK2's own queue
+  // is bounded at 16 too).
+  constexpr int kLevels = 300;
+  for (int i = 0; i < kLevels; i += 10) {
+    for (int j = i; j < i + 10; ++j) {
+      REQUIRE(
+          c->Send(0, BuildNewOrderSingle(Limit("l" + std::to_string(j), "CO-C",
+                                               Side::kSell, 1, 5000 + j)))
+              .ok());
+    }
+    for (int j = i; j < i + 10; ++j) {
+      Expect(*c, 0, "l" + std::to_string(j), '0');
+    }
+  }
+  // BRK1 asks for the full book again and again and never reads the
+  // answers (each some 20 KB).
+  RawBroker b("BRK1");
+  REQUIRE(b.LogOn(x.port).ok());
+  std::string burst;
+  for (int i = 0; i < 600; ++i) {
+    burst += b.Frame("V",
+                     {{262, "md" + std::to_string(i)},
+                      {263, "0"},
+                      {264, "0"},
+                      {267, "2"},
+                      {269, "0"},
+                      {269, "1"},
+                      {146, "1"},
+                      {55, "KZQ-2026"}},
+                     b.next_seq());
+    b.set_next_seq(b.next_seq() + 1);
+  }
+  REQUIRE(b.SendBytes(burst).ok());
+  CHECK(LogShows(*x.server, "session BRK1: outbound queue over its limit"));
+  // It is logged out although it still reads nothing.
+  CHECK(LogShows(*x.server, "session BRK1 logged out", 20s));
+  // Meanwhile BRK2 trades on.
+  REQUIRE(c->Send(0, BuildNewOrderSingle(
+                         Limit("after", "CO-C", Side::kSell, 1, 4000)))
+              .ok());
+  Expect(*c, 0, "after", '0');
+  CHECK(x.server->Terminate() == 0);
+}
+
+}  // namespace
+}  // namespace carbonex::testing
