@@ -286,6 +286,8 @@ class Server::Impl : public FIX::Application {
   void Enqueue(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
   void PushRegistryBatch();
+  // Waits until the registry writer has applied every batch pushed; false
+  // (at once) while settlement is stalled.
   bool FlushRegistryWriter();
   void Fail(const Status& status);
 

@@ -144,38 +144,53 @@ inline void CheckAckedOrdersKnown(
   }
 }
 
-// The registry's settled trades against the holdings and the clients' view,
-// for the standard test market (every company starts with 1000 KZQ-2026 and
-// 1,000,000.00 KZT):
+// What CheckSettlement found in the registry.
+struct SettlementTotals {
+  std::size_t trades = 0;
+  std::map<std::string, std::int64_t> bought;  // units, per account
+  std::map<std::string, std::int64_t> sold;
+};
+
+// The registry's settled trades against the holdings and the clients' view.
+// `start` is `carbonex-registry holdings` before any trading:
 // - trade ids are unique (nothing settled twice);
-// - holdings equal the starting amounts plus the trades (conservation);
+// - every account's KZQ-2026 units and cash equal its starting amounts plus
+//   its trades (conservation);
 // - every fill a buyer was told of is a settled trade; when `exact`, the
 //   settled trades are exactly the fills the buyers were told of;
 // - the audit chain verifies.
-// Returns the number of settled trades.
-inline std::size_t CheckSettlement(
-    const std::string& db, const std::multiset<AckLedger::Fill>& buyer_fills,
-    bool exact) {
+inline SettlementTotals CheckSettlement(
+    const std::string& db, const nlohmann::json& start,
+    const std::multiset<AckLedger::Fill>& buyer_fills, bool exact) {
   nlohmann::json trades = RegistryJson(db, "trades");
   std::set<std::int64_t> ids;
   std::map<std::string, std::int64_t> units;
   std::map<std::string, std::int64_t> cash;
   std::multiset<AckLedger::Fill> settled;
+  SettlementTotals totals;
   for (const auto& t : trades.at("trades")) {
     CHECK(ids.insert(t.at("trade_id").get<std::int64_t>()).second);
     std::int64_t q = t.at("qty").get<std::int64_t>();
     std::int64_t p = t.at("price_tiyn").get<std::int64_t>();
-    units[t.at("buyer")] += q;
-    units[t.at("seller")] -= q;
-    cash[t.at("buyer")] -= q * p;
-    cash[t.at("seller")] += q * p;
-    settled.emplace(t.at("buyer").get<std::string>(), q, p);
+    const std::string buyer = t.at("buyer").get<std::string>();
+    const std::string seller = t.at("seller").get<std::string>();
+    units[buyer] += q;
+    units[seller] -= q;
+    cash[buyer] -= q * p;
+    cash[seller] += q * p;
+    totals.bought[buyer] += q;
+    totals.sold[seller] += q;
+    settled.emplace(buyer, q, p);
   }
+  totals.trades = settled.size();
   nlohmann::json h = RegistryJson(db, "holdings");
-  for (const char* account : {"CO-A", "CO-B", "CO-C", "CO-D"}) {
+  for (const auto& a : start.at("accounts")) {
+    const std::string account = a.at("account").get<std::string>();
     INFO(account);
-    CHECK(UnitsOf(h, account, "KZQ-2026").held == 1000 + units[account]);
-    CHECK(CashOf(h, account).held == 100'000'000 + cash[account]);
+    CHECK(UnitsOf(h, account, "KZQ-2026").held ==
+          UnitsOf(start, account, "KZQ-2026").held + units[account]);
+    CHECK(CashOf(h, account).held ==
+          CashOf(start, account).held + cash[account]);
   }
   std::multiset<AckLedger::Fill> missing;
   std::set_difference(buyer_fills.begin(), buyer_fills.end(), settled.begin(),
@@ -185,7 +200,7 @@ inline std::size_t CheckSettlement(
   CHECK(missing.empty());
   if (exact) CHECK(settled == buyer_fills);
   CHECK(RegistryStatus(db, "audit verify") == 0);
-  return settled.size();
+  return totals;
 }
 
 }  // namespace carbonex::testing

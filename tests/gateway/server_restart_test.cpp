@@ -93,6 +93,7 @@ TEST_CASE("SIGKILL under load: nothing acknowledged is lost or doubled",
   ScratchDir dir;
   const std::string db = dir.path() + "/db";
   Market::Create(db);
+  const nlohmann::json start = RegistryJson(db, "holdings");
   const int port = FreePort();
   ServerProcess server(db, port);
   std::string why;
@@ -148,7 +149,7 @@ TEST_CASE("SIGKILL under load: nothing acknowledged is lost or doubled",
 
   // No trade lost or doubled: ids unique; holdings reconcile with trades;
   // every fill a buyer saw is settled; the audit chain verifies.
-  CheckSettlement(db, ledger.BuyerFills(), /*exact=*/false);
+  CheckSettlement(db, start, ledger.BuyerFills(), /*exact=*/false);
 }
 
 }  // namespace

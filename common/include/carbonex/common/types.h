@@ -35,6 +35,8 @@ class StrongInt {
 
   [[nodiscard]] constexpr Rep value() const { return value_; }
 
+  // clang-tidy 14 reports the defaulted <=>'s implicit `0` comparison.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   friend constexpr auto operator<=>(StrongInt, StrongInt) = default;
 
  private:
@@ -52,6 +54,8 @@ class Amount {
 
   [[nodiscard]] constexpr Rep value() const { return value_; }
 
+  // clang-tidy 14 reports the defaulted <=>'s implicit `0` comparison.
+  // NOLINTNEXTLINE(modernize-use-nullptr)
   friend constexpr auto operator<=>(Amount, Amount) = default;
   friend constexpr Amount operator+(Amount a, Amount b) {
     return Amount(a.value_ + b.value_);
