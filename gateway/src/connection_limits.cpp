@@ -3,13 +3,15 @@
 #include <arpa/inet.h>
 #include <linux/tcp.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <sys/socket.h>
-#include <sys/stat.h>
 #include <sys/time.h>
 
 #include <cstddef>
-#include <filesystem>
+#include <mutex>
 #include <set>
+
+#include "acceptor_sockets.h"
 
 namespace carbonex::gateway {
 namespace {
@@ -17,50 +19,6 @@ namespace {
 // tcp_info.tcpi_state of an established connection (the kernel's
 // TCP_ESTABLISHED; <linux/tcp.h> does not name the states).
 constexpr std::uint8_t kTcpEstablished = 1;
-
-// The process's open descriptors.
-std::vector<int> OpenDescriptors() {
-  std::vector<int> fds;
-  std::error_code ec;
-  for (const auto& entry :
-       std::filesystem::directory_iterator("/proc/self/fd", ec)) {
-    const std::string name = entry.path().filename().string();
-    int fd = 0;
-    bool digits = !name.empty();
-    for (char ch : name) {
-      if (ch < '0' || ch > '9') {
-        digits = false;
-        break;
-      }
-      fd = fd * 10 + (ch - '0');
-    }
-    if (digits) fds.push_back(fd);
-  }
-  return fds;
-}
-
-// The local port of a TCP socket, or 0.
-std::uint16_t LocalPort(int fd) {
-  sockaddr_storage addr{};
-  socklen_t len = sizeof addr;
-  if (::getsockname(fd, reinterpret_cast<sockaddr*>(&addr), &len) != 0) {
-    return 0;
-  }
-  if (addr.ss_family == AF_INET) {
-    return ntohs(reinterpret_cast<const sockaddr_in*>(&addr)->sin_port);
-  }
-  if (addr.ss_family == AF_INET6) {
-    return ntohs(reinterpret_cast<const sockaddr_in6*>(&addr)->sin6_port);
-  }
-  return 0;
-}
-
-bool IsListening(int fd) {
-  int listening = 0;
-  socklen_t len = sizeof listening;
-  return ::getsockopt(fd, SOL_SOCKET, SO_ACCEPTCONN, &listening, &len) == 0 &&
-         listening != 0;
-}
 
 std::string PeerOf(int fd) {
   sockaddr_storage addr{};
@@ -82,51 +40,92 @@ std::string PeerOf(int fd) {
   return "?";
 }
 
+// The socket's cookie (unique per socket while the system runs), or 0.
+std::uint64_t CookieOf(int fd) {
+  std::uint64_t cookie = 0;
+  socklen_t len = sizeof cookie;
+  if (::getsockopt(fd, SOL_SOCKET, SO_COOKIE, &cookie, &len) != 0) return 0;
+  return cookie;
+}
+
+// True when the socket is an established TCP connection that has not sent a
+// byte. False when unknown (Linux < 4.19 has no tcpi_bytes_sent).
+bool SilentSinceAccept(int fd) {
+  tcp_info info{};
+  socklen_t len = sizeof info;
+  if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) return false;
+  if (len < offsetof(tcp_info, tcpi_bytes_sent) + sizeof info.tcpi_bytes_sent) {
+    return false;
+  }
+  return info.tcpi_state == kTcpEstablished && info.tcpi_bytes_sent == 0;
+}
+
+void IgnoreWake(int /*signal*/) {}
+
+void InstallWakeHandler() {
+  static std::once_flag once;
+  std::call_once(once, [] {
+    struct sigaction action {};
+    action.sa_handler = IgnoreWake;
+    action.sa_flags = SA_RESTART;
+    sigemptyset(&action.sa_mask);
+    ::sigaction(UnidentifiedConnectionReaper::kWakeSignal, &action, nullptr);
+  });
+}
+
 }  // namespace
 
-Status SetListenerSendTimeout(std::uint16_t port, int seconds) {
-  for (int fd : OpenDescriptors()) {
-    if (!IsListening(fd) || LocalPort(fd) != port) continue;
-    timeval timeout{};
-    timeout.tv_sec = seconds;
-    if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) !=
-        0) {
-      return Status::IoError("setting the FIX send timeout failed");
+Status SetListenerSendTimeout(FIX::Acceptor& acceptor, AcceptorKind kind,
+                              int seconds) {
+  Status result = Status::NotFound("the FIX listening socket was not found");
+  WithAcceptorSockets(acceptor, kind, [&](const AcceptorSockets& sockets) {
+    for (int fd : sockets.listening) {
+      timeval timeout{};
+      timeout.tv_sec = seconds;
+      if (::setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, sizeof timeout) !=
+          0) {
+        result = Status::IoError("setting the FIX send timeout failed");
+        return;
+      }
+      result = Status::Ok();
     }
-    return Status::Ok();
-  }
-  return Status::NotFound("the FIX listening socket was not found");
+  });
+  return result;
+}
+
+UnidentifiedConnectionReaper::UnidentifiedConnectionReaper(
+    FIX::Acceptor& acceptor, AcceptorKind kind, std::chrono::seconds timeout)
+    : acceptor_(acceptor), kind_(kind), timeout_(timeout) {
+  InstallWakeHandler();
 }
 
 std::vector<std::string> UnidentifiedConnectionReaper::Sweep(
     std::chrono::steady_clock::time_point now) {
   std::vector<std::string> closed;
-  std::set<ino_t> present;
-  for (int fd : OpenDescriptors()) {
-    struct stat st {};
-    if (::fstat(fd, &st) != 0 || !S_ISSOCK(st.st_mode)) continue;
-    if (IsListening(fd) || LocalPort(fd) != port_) continue;
-    tcp_info info{};
-    socklen_t len = sizeof info;
-    if (::getsockopt(fd, IPPROTO_TCP, TCP_INFO, &info, &len) != 0) continue;
-    // Without tcpi_bytes_sent (Linux < 4.19) nothing is known: keep it.
-    if (len < offsetof(tcp_info, tcpi_bytes_sent) + sizeof info.tcpi_bytes_sent)
-      continue;
-    if (info.tcpi_state != kTcpEstablished || info.tcpi_bytes_sent != 0) {
-      continue;
+  std::set<std::uint64_t> present;
+  WithAcceptorSockets(acceptor_, kind_, [&](const AcceptorSockets& sockets) {
+    for (const AcceptedConnection& c : sockets.connections) {
+      // The entry outlives its socket by a moment: the connection thread
+      // closes the socket, then removes the entry (under the lock held
+      // here). Until then the number may name another thread's new file;
+      // the queries below only read, and a socket counts only by its
+      // cookie, so such a file is never mistaken for the connection.
+      if (!SilentSinceAccept(c.fd)) continue;
+      const std::uint64_t cookie = CookieOf(c.fd);
+      if (cookie == 0) continue;
+      present.insert(cookie);
+      auto [it, fresh] = seen_.emplace(cookie, Seen{now, false});
+      if (fresh || now - it->second.first < timeout_) continue;
+      // The connection's own thread ends it: its select() fails with EINTR,
+      // it closes its socket (QuickFIX's read error path) and removes its
+      // entry. A thread already past its last read ignores the signal.
+      if (!it->second.ended) closed.push_back(PeerOf(c.fd));
+      it->second.ended = true;
+      ::pthread_kill(c.thread, kWakeSignal);
     }
-    present.insert(st.st_ino);
-    auto [it, fresh] = first_seen_.emplace(st.st_ino, now);
-    if (fresh || now - it->second < timeout_) continue;
-    // The descriptor may have been closed and reused since fstat: only the
-    // same socket is shut down.
-    struct stat again {};
-    if (::fstat(fd, &again) != 0 || again.st_ino != st.st_ino) continue;
-    closed.push_back(PeerOf(fd));
-    ::shutdown(fd, SHUT_RDWR);
-  }
-  for (auto it = first_seen_.begin(); it != first_seen_.end();) {
-    it = present.count(it->first) != 0 ? std::next(it) : first_seen_.erase(it);
+  });
+  for (auto it = seen_.begin(); it != seen_.end();) {
+    it = present.count(it->first) != 0 ? std::next(it) : seen_.erase(it);
   }
   return closed;
 }

@@ -38,6 +38,7 @@
 #include <map>
 #include <mutex>
 #include <nlohmann/json.hpp>
+#include <optional>
 #include <semaphore>
 #include <set>
 #include <sstream>
@@ -381,6 +382,8 @@ class Server::Impl : public FIX::Application {
   std::unique_ptr<MappedStoreFactory> store_factory_;
   std::unique_ptr<RedactingLogFactory> log_factory_;
   std::unique_ptr<FIX::Acceptor> acceptor_;
+  // acceptor_ once started, for the clock thread (which starts earlier).
+  std::atomic<FIX::Acceptor*> started_acceptor_{nullptr};
 };
 
 // ---------------------------------------------------------------------------
@@ -715,7 +718,8 @@ Status Server::Impl::StartAcceptor() {
     return Status::IoError(std::string("starting the FIX acceptor: ") +
                            e.what());
   }
-  Status timeout = SetListenerSendTimeout(options_.config.fix_port,
+  started_acceptor_ = acceptor_.get();
+  Status timeout = SetListenerSendTimeout(*acceptor_, acceptor_kind_,
                                           options_.config.send_timeout_seconds);
   if (!timeout.ok()) {
     spdlog::warn("{}: a broker that stops reading can block its session",
@@ -1616,14 +1620,20 @@ void Server::Impl::WriterLoop() {
 }
 
 void Server::Impl::ClockLoop() {
-  UnidentifiedConnectionReaper reaper(
-      options_.config.fix_port,
-      std::chrono::seconds(options_.config.logon_timeout_seconds));
+  // Created once the acceptor runs (it starts after this thread).
+  std::optional<UnidentifiedConnectionReaper> reaper;
   for (int tick = 0; !stop_aux_; ++tick) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
-    if (tick % 5 == 0 && accepting_) {
+    if (!reaper) {
+      if (FIX::Acceptor* acceptor = started_acceptor_.load()) {
+        reaper.emplace(
+            *acceptor, acceptor_kind_,
+            std::chrono::seconds(options_.config.logon_timeout_seconds));
+      }
+    }
+    if (tick % 5 == 0 && accepting_ && reaper) {
       for (const std::string& peer :
-           reaper.Sweep(std::chrono::steady_clock::now())) {
+           reaper->Sweep(std::chrono::steady_clock::now())) {
         spdlog::warn(
             "connection from {} closed: no Logon within {} s "
             "(logon_timeout_seconds)",
