@@ -8,7 +8,7 @@
 // that is not exactly one of command or reply; a command that does not
 // survive the journal's encoding (the sequencer journals every command).
 //
-//   scripts/fuzz 60    or    build-fuzz/bin/fix_translate_fuzz DIR
+//   scripts/fuzz 60    or    build-asan/bin/fix_translate_fuzz DIR
 #include <quickfix/DataDictionary.h>
 #include <quickfix/Exceptions.h>
 #include <quickfix/Message.h>
