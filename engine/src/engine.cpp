@@ -810,7 +810,8 @@ void Engine::Impl::ReleaseFor(const Record& rec, Quantity qty) {
 
 void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
                           const BookFill& fill) {
-  const std::uint32_t maker_slot = record_map_.Find(fill.maker.value());
+  // The book hands back the slot the maker was rested with.
+  const std::uint32_t maker_slot = fill.maker_tag;
   Record& maker = records_[maker_slot];
   Record& taker = records_[taker_slot];
   const TradeId trade_id{next_trade_id_++};
@@ -916,7 +917,7 @@ void Engine::Impl::Execute(std::uint32_t slot, Instrument& ins,
     return;
   }
   ins.book.Rest(rec.view.order_id, rec.view.side, *rec.view.price,
-                rec.view.leaves_qty, rec.view.account);
+                rec.view.leaves_qty, rec.view.account, slot);
   Touch(ins);
 }
 
@@ -931,9 +932,10 @@ void Engine::Impl::Execute(const Command& command) {
 
 void Engine::Impl::FlushMarketData() {
   if (touched_.empty()) return;
-  std::sort(
-      touched_.begin(), touched_.end(),
-      [](const Instrument* a, const Instrument* b) { return a->id < b->id; });
+  if (touched_.size() > 1)
+    std::sort(
+        touched_.begin(), touched_.end(),
+        [](const Instrument* a, const Instrument* b) { return a->id < b->id; });
   for (Instrument* ins : touched_) {
     ins->touched = false;
     ins->book.TakeLevelChanges([&](const LevelChange& c) {
@@ -1815,7 +1817,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
       const Record* rec = RecordOf(OrderId{r.U64()});
       if (rec == nullptr || !rec->live || rec->view.instrument != ins->id ||
           !ins->book.Rest(rec->view.order_id, rec->view.side, *rec->view.price,
-                          rec->view.leaves_qty, rec->view.account)) {
+                          rec->view.leaves_qty, rec->view.account, rec->slot)) {
         return corrupt("bad resting order");
       }
     }
