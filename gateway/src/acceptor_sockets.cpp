@@ -69,6 +69,33 @@ template struct NameMember<SslThreads,
                            &FIX::ThreadedSSLSocketAcceptor::m_threads>;
 template struct NameMember<SslMutex, &FIX::ThreadedSSLSocketAcceptor::m_mutex>;
 
+// FIX::Mutex is a recursive lock built on a plain pthread mutex: lock()
+// first reads its owner and count fields without holding anything, then
+// takes the pthread mutex. (ThreadSanitizer reports that unlocked read as a
+// race when two of our threads use the wrapper.) This code never locks
+// recursively, so it takes the pthread mutex itself and leaves the fields
+// alone: a QuickFIX thread that calls lock() meanwhile sees a count of 0
+// and blocks on the same pthread mutex.
+struct MutexHandle {
+  using Type = pthread_mutex_t FIX::Mutex::*;
+  friend Type MemberOf(MutexHandle);
+};
+template struct NameMember<MutexHandle, &FIX::Mutex::m_mutex>;
+
+class HeldLock {
+ public:
+  explicit HeldLock(FIX::Mutex& mutex)
+      : handle_(&(mutex.*MemberOf(MutexHandle{}))) {
+    ::pthread_mutex_lock(handle_);
+  }
+  ~HeldLock() { ::pthread_mutex_unlock(handle_); }
+  HeldLock(const HeldLock&) = delete;
+  HeldLock& operator=(const HeldLock&) = delete;
+
+ private:
+  pthread_mutex_t* handle_;
+};
+
 }  // namespace
 
 void WithAcceptorSockets(
@@ -78,7 +105,7 @@ void WithAcceptorSockets(
   // The acceptor is created in server.cpp as the class `kind` names.
   if (kind == AcceptorKind::kThreadedSsl) {
     auto& ssl = static_cast<FIX::ThreadedSSLSocketAcceptor&>(acceptor);
-    FIX::Locker lock(ssl.*MemberOf(SslMutex{}));
+    HeldLock lock(ssl.*MemberOf(SslMutex{}));
     sockets.listening = ssl.*MemberOf(SslSockets{});
     for (const auto& [key, thread] : ssl.*MemberOf(SslThreads{})) {
       if (sockets.listening.count(key.first) == 0) {
@@ -88,7 +115,7 @@ void WithAcceptorSockets(
     visit(sockets);
   } else {
     auto& plain = static_cast<FIX::ThreadedSocketAcceptor&>(acceptor);
-    FIX::Locker lock(plain.*MemberOf(PlainMutex{}));
+    HeldLock lock(plain.*MemberOf(PlainMutex{}));
     sockets.listening = plain.*MemberOf(PlainSockets{});
     for (const auto& [fd, thread] : plain.*MemberOf(PlainThreads{})) {
       if (sockets.listening.count(fd) == 0) {
