@@ -323,8 +323,9 @@ class Engine::Impl {
     ClientOrderId cl_ord_id;
   };
 
-  static DoneOrder ToDone(const OrderView& v, bool key_holder) {
-    DoneOrder d;
+  // Fills `d` (every field) from a done order's view, in place: the done
+  // store's entries are written once, with no temporary.
+  static void ToDone(const OrderView& v, bool key_holder, DoneOrder& d) {
     d.order_id = v.order_id;
     d.has_price = v.price.has_value();
     d.price = v.price.value_or(Price{0});
@@ -340,7 +341,6 @@ class Engine::Impl {
     d.tif = v.tif;
     d.status = v.status;
     d.key_holder = key_holder;
-    return d;
   }
   static OrderView ToView(const DoneOrder& d) {
     OrderView v;
@@ -739,7 +739,7 @@ void Engine::Impl::UnindexClOrdId(std::uint32_t slot) {
 
 void Engine::Impl::Retire(std::uint32_t slot) {
   const Record& rec = records_[slot];
-  done_.emplace_back() = ToDone(rec.view, !rec.view.cl_ord_id.empty());
+  ToDone(rec.view, !rec.view.cl_ord_id.empty(), done_.emplace_back());
   UnindexClOrdId(slot);
   record_map_.Erase(rec.view.order_id.value());
   FreeRecord(slot);
@@ -1853,7 +1853,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     if (!live) {
       if (v.leaves_qty.value() != 0)
         return corrupt(what + ": done, leaves > 0");
-      done_.emplace_back() = ToDone(v, indexed);
+      ToDone(v, indexed, done_.emplace_back());
       continue;
     }
     const std::uint32_t slot = AllocRecord();
