@@ -446,6 +446,7 @@ class Engine::Impl {
   }
   void FlushMarketData();
 
+  // A free record slot; its view is left for the caller to set in full.
   std::uint32_t AllocRecord();
   void FreeRecord(std::uint32_t slot);
   Record* RecordOf(OrderId id) {
@@ -709,9 +710,18 @@ std::uint32_t Engine::Impl::AllocRecord() {
     records_.emplace_back();
     slot = static_cast<std::uint32_t>(records_.size() - 1);
   }
-  records_[slot] = Record{};
-  records_[slot].in_use = true;
-  records_[slot].slot = slot;
+  // Everything but the view is reset here; both callers (PlaceOrder and
+  // LoadSnapshot) then set every field of the view, so it is not cleared
+  // first.
+  Record& rec = records_[slot];
+  rec.in_use = true;
+  rec.live = false;
+  rec.slot = slot;
+  rec.cl_hash = 0;
+  rec.next_free = IdMap::kNotFound;
+  rec.acc = nullptr;
+  rec.broker_open = nullptr;
+  rec.pos = nullptr;
   return slot;
 }
 
