@@ -472,11 +472,25 @@ class Engine::Impl {
   Addressed Lookup(BrokerId broker, const std::optional<OrderId>& order_id,
                    const ClientOrderId& cl);
 
-  void Bind(Record& rec) {
-    rec.acc = &accounts_.at(rec.view.account.value());
-    rec.broker_open = &broker_open_[rec.view.broker.value()];
+  // `acc` and `pos`, when given, are the order's account and position
+  // (already found by the caller); otherwise they are looked up, and the
+  // position is created if the account has none for the instrument.
+  void Bind(Record& rec, Account* acc = nullptr, Position* pos = nullptr) {
+    rec.acc = acc != nullptr ? acc : &accounts_.at(rec.view.account.value());
+    rec.broker_open = BrokerOpen(rec.view.broker);
     if (!options_.risk_checks) return;
-    rec.pos = &rec.acc->positions[rec.view.instrument.value()];
+    rec.pos =
+        pos != nullptr ? pos : &rec.acc->positions[rec.view.instrument.value()];
+  }
+  // The broker's open-order counter (created at 0). std::map nodes never
+  // move and the counters are never erased, so the last one is cached: an
+  // order flow comes mostly from one broker at a time.
+  std::uint32_t* BrokerOpen(BrokerId broker) {
+    if (last_broker_open_ == nullptr || last_broker_ != broker) {
+      last_broker_open_ = &broker_open_[broker.value()];
+      last_broker_ = broker;
+    }
+    return last_broker_open_;
   }
   // Live/done transitions keep the open-order counts. Precondition of
   // MarkLive: Bind(rec) ran and rec is not live.
@@ -537,6 +551,8 @@ class Engine::Impl {
   std::set<std::pair<std::uint32_t, std::uint32_t>> entitlements_;
   // Live orders per broker id (derived, not in snapshots).
   std::map<std::uint32_t, std::uint32_t> broker_open_;
+  BrokerId last_broker_{0};  // BrokerOpen's cache
+  std::uint32_t* last_broker_open_ = nullptr;
 
   // Live orders: records, OrderId → slot, (broker, ClOrdID) → slot.
   ChunkedVector<Record> records_;
@@ -810,7 +826,8 @@ void Engine::Impl::ReleaseFor(const Record& rec, Quantity qty) {
 
 void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
                           const BookFill& fill) {
-  const std::uint32_t maker_slot = record_map_.Find(fill.maker.value());
+  // The book hands back the slot the maker was rested with.
+  const std::uint32_t maker_slot = fill.maker_tag;
   Record& maker = records_[maker_slot];
   Record& taker = records_[taker_slot];
   const TradeId trade_id{next_trade_id_++};
@@ -916,7 +933,7 @@ void Engine::Impl::Execute(std::uint32_t slot, Instrument& ins,
     return;
   }
   ins.book.Rest(rec.view.order_id, rec.view.side, *rec.view.price,
-                rec.view.leaves_qty, rec.view.account);
+                rec.view.leaves_qty, rec.view.account, slot);
   Touch(ins);
 }
 
@@ -931,9 +948,10 @@ void Engine::Impl::Execute(const Command& command) {
 
 void Engine::Impl::FlushMarketData() {
   if (touched_.empty()) return;
-  std::sort(
-      touched_.begin(), touched_.end(),
-      [](const Instrument* a, const Instrument* b) { return a->id < b->id; });
+  if (touched_.size() > 1)
+    std::sort(
+        touched_.begin(), touched_.end(),
+        [](const Instrument* a, const Instrument* b) { return a->id < b->id; });
   for (Instrument* ins : touched_) {
     ins->touched = false;
     ins->book.TakeLevelChanges([&](const LevelChange& c) {
@@ -990,8 +1008,11 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   }
   // Risk.
   std::optional<Cash> budget;
+  Position* bound_pos = nullptr;  // the order's position, if it exists
   if (options_.risk_checks) {
-    const Position pos = PositionOrZero(*acc, c.instrument);
+    auto pos_it = acc->positions.find(c.instrument.value());
+    if (pos_it != acc->positions.end()) bound_pos = &pos_it->second;
+    const Position pos = bound_pos != nullptr ? *bound_pos : Position{};
     const Cash free_cash = acc->cash_held - acc->cash_reserved;
     if (c.side == Side::kSell) {
       if (pos.held - pos.reserved < c.qty) {
@@ -1041,7 +1062,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
     rec.cl_hash = cl_hash;
     cl_index_.Insert(cl_hash, slot);
   }
-  Bind(rec);
+  Bind(rec, acc, bound_pos);
   MarkLive(rec);
   ReserveFor(rec);
   Emit(OrderAccepted{v});
@@ -1815,7 +1836,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
       const Record* rec = RecordOf(OrderId{r.U64()});
       if (rec == nullptr || !rec->live || rec->view.instrument != ins->id ||
           !ins->book.Rest(rec->view.order_id, rec->view.side, *rec->view.price,
-                          rec->view.leaves_qty, rec->view.account)) {
+                          rec->view.leaves_qty, rec->view.account, rec->slot)) {
         return corrupt("bad resting order");
       }
     }

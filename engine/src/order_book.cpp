@@ -72,6 +72,7 @@ std::uint32_t OrderBook::AllocLevel(Side side, Price price) {
 
 void OrderBook::FreeLevel(std::uint32_t idx) {
   Level& level = levels_[idx];
+  if (tracking_ && level.epoch == epoch_) recorded_[level.record].gone = true;
   level.head = kNil;
   level.tail = kNil;
   level.count = 0;
@@ -81,7 +82,7 @@ void OrderBook::FreeLevel(std::uint32_t idx) {
 }
 
 bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
-                     AccountId owner) {
+                     AccountId owner, std::uint32_t tag) {
   if (price.value() <= 0 || open.value() <= 0 ||
       id.value() == IdMap::kEmptyKey) {
     return false;
@@ -90,7 +91,12 @@ bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
   if (!opposite.empty() && Crosses(side, price, opposite.back().price)) {
     return false;
   }
-  if (order_map_.Find(id.value()) != IdMap::kNotFound) return false;
+  // One probe both checks the id and indexes the new node.
+  const std::uint32_t idx = AllocNode();
+  if (!order_map_.Insert(id.value(), idx)) {
+    FreeNode(idx);
+    return false;
+  }
 
   std::vector<Rung>& ladder = Ladder(side);
   const std::size_t pos = LadderPos(side, price);
@@ -102,7 +108,6 @@ bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
     ladder.insert(ladder.begin() + static_cast<std::ptrdiff_t>(pos),
                   Rung{price, level_idx});
   }
-  const std::uint32_t idx = AllocNode();
   Node& n = nodes_[idx];
   n.id = id;
   n.price = price;
@@ -110,6 +115,7 @@ bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
   n.owner = owner;
   n.level = level_idx;
   n.next = kNil;
+  n.tag = tag;
 
   Level& level = levels_[level_idx];
   Record(level);
@@ -122,7 +128,6 @@ bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
   level.tail = idx;
   ++level.count;
   level.total += open;
-  order_map_.Insert(id.value(), idx);
   return true;
 }
 
@@ -253,12 +258,15 @@ void OrderBook::EnableLevelTracking(bool enabled) {
 void OrderBook::RecordSlow(Level& level) {
   // Called through Record() only, on the first touch of `level` in this
   // window; `level` is live, so its aggregate is the "before" state. A level
-  // that empties and is re-created in the same window is recorded twice;
-  // TakeLevelChanges keeps the first record.
+  // that empties and is re-created in the same window is recorded twice
+  // (FreeLevel marks the first record gone); TakeLevelChanges takes the
+  // "before" from the first record and the state now from the last.
   level.epoch = epoch_;
-  recorded_.push_back(Recorded{level.side, level.price, level.total,
-                               level.count,
-                               static_cast<std::uint32_t>(recorded_.size())});
+  const auto order = static_cast<std::uint32_t>(recorded_.size());
+  level.record = order;
+  recorded_.push_back(
+      Recorded{level.side, false, level.price, level.total, level.count, order,
+               static_cast<std::uint32_t>(&level - levels_.data())});
 }
 
 std::string OrderBook::CheckInvariants() const {

@@ -41,6 +41,7 @@
 #include <semaphore>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <tuple>
 
@@ -677,11 +678,11 @@ Status Server::Impl::StartAcceptor() {
     const std::string dir = Path(name);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return Status::IoError("cannot create " + dir + ": " +
-                             std::strerror(errno));
+                             std::generic_category().message(errno));
     }
     if (::chmod(dir.c_str(), 0700) != 0) {
       return Status::IoError("cannot restrict " + dir + ": " +
-                             std::strerror(errno));
+                             std::generic_category().message(errno));
     }
   }
   for (const BrokerEntry& broker : tables->brokers()) {

@@ -206,7 +206,7 @@ TEST_CASE("A market sell needs free units for its whole quantity",
 
 // ---- Cancel ---------------------------------------------------------------
 
-TEST_CASE("Cancel by ClOrdID or order id; rejects say why", "[engine]") {
+TEST_CASE("Cancel by ClOrdID or order id, rejects say why", "[engine]") {
   Harness h(TestState(), NoMarketData());
   h.Run("place cl=A acct=10 side=buy px=100 qty=5");
   h.Run("place cl=B acct=10 side=buy px=100 qty=5");
@@ -341,7 +341,7 @@ TEST_CASE("A snapshot of done orders without ClOrdIDs loads",
 // ---- Replace ----------------------------------------------------------------
 
 TEST_CASE(
-    "Lowering quantity keeps priority; raising it or moving the price "
+    "Lowering quantity keeps priority, raising it or moving the price "
     "loses it",
     "[engine][replace]") {
   Harness h(TestState(), NoMarketData());
@@ -578,7 +578,7 @@ TEST_CASE("Order status for live, done and unknown orders",
 // ---- Risk
 // --------------------------------------------------------------------
 
-TEST_CASE("Reservations follow orders; trades settle at the trade price",
+TEST_CASE("Reservations follow orders, trades settle at the trade price",
           "[engine][risk]") {
   AccountState state = TestState(100'000, 50);
   Harness h(state, NoMarketData());
@@ -832,7 +832,7 @@ TEST_CASE("Broker open-order limit: limit-1, limit, limit+1, then freed",
          {"rejected reason=open_order_limit"});
 }
 
-TEST_CASE("Open-order counts survive a snapshot; limits come from options",
+TEST_CASE("Open-order counts survive a snapshot, limits come from options",
           "[engine][limits][snapshot]") {
   Harness h(TestState(), WithOpenOrderLimits(2, 0));
   h.Run("place cl=A acct=10 side=buy px=10 qty=1");

@@ -194,7 +194,7 @@ TEST_CASE("Market match with a budget buys what the cash pays for",
   CHECK(book.LevelCount(Side::kSell) == 0);
 }
 
-TEST_CASE("Rest refuses a crossing order; ReduceOpen keeps priority",
+TEST_CASE("Rest refuses a crossing order, ReduceOpen keeps priority",
           "[order_book]") {
   OrderBook book(8);
   REQUIRE(

@@ -134,7 +134,7 @@ TEST_CASE("NewOrderSingle becomes PlaceOrder", "[fix_translate]") {
   CHECK(order.tif == engine::TimeInForce::kGtc);
 }
 
-TEST_CASE("market orders carry no price; TIF defaults to Day",
+TEST_CASE("market orders carry no price, TIF defaults to Day",
           "[fix_translate]") {
   NameTables tables(SampleState());
   ExecIdSource ids(1);

@@ -29,7 +29,7 @@ std::set<std::int64_t> TradeIds(const std::string& db) {
 }
 
 TEST_CASE(
-    "hot backup while trading: mdb_copy, snapshot, journal; the copy "
+    "hot backup while trading: mdb_copy, snapshot, journal, then the copy "
     "verifies and a server starts on it",
     "[e2e][slow]") {
   int status = 0;

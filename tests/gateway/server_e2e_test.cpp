@@ -513,7 +513,7 @@ TEST_CASE("logon is authenticated against the registry", "[e2e]") {
   CHECK(x.server->Terminate() == 0);
 }
 
-TEST_CASE("operator writes apply in sequence; close-day expires Day orders",
+TEST_CASE("operator writes apply in sequence, close-day expires Day orders",
           "[e2e]") {
   Exchange x;
   auto c = Connect(x.port);

@@ -97,7 +97,7 @@ TEST_CASE("Totals round half up once, on the exact sum", "[mrv]") {
   CHECK(three->total == Quantity(1));
 }
 
-TEST_CASE("Every line is validated; a bad report changes nothing", "[mrv]") {
+TEST_CASE("Every line is validated, a bad report changes nothing", "[mrv]") {
   Fixture f;
   const std::string head =
       "installation_id,source_stream,gas,activity_data,activity_unit,"

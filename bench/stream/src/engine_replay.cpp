@@ -79,6 +79,7 @@ Result<ReplayReport> internal::ReplayEngine(const Stream& stream,
   report.best_bid = run->best_bid;
   report.best_ask = run->best_ask;
   report.cancel_rejects = run->cancel_rejects;
+  report.market_data_events = run->market_data_events;
   report.seconds = run->seconds;
   report.cpu_seconds = run->cpu_seconds;
   report.latency_ns = run->latency_ns;

@@ -1,7 +1,7 @@
 // carbonex-replay: replays an ets-stream v1 file through the order book or
 // the full engine and reports results and speed (docs/order-stream.md).
 //
-//   carbonex-replay stream.txt [--json] [--mode book|engine]
+//   carbonex-replay stream.txt [--json] [--mode book|engine] [--no-market-data]
 //   carbonex-replay --journal DIR [--json]
 //
 // --journal replays a server command journal (docs/journal.md) through the
@@ -157,6 +157,7 @@ int Run(int argc, char** argv) {
   std::string journal_dir;
   bool json = false;
   bool no_latency = false;
+  bool no_market_data = false;
   carbonex::stream::ReplayOptions options;
   CLI::App app{"Replays an ets-stream v1 order stream and reports results."};
   auto* file_opt =
@@ -177,12 +178,17 @@ int Run(int argc, char** argv) {
       ->check(CLI::Range(std::size_t{1}, std::size_t{1} << 28));
   app.add_flag("--no-latency", no_latency,
                "skip the per-event timed pass (latency figures become 0)");
+  app.add_flag("--no-market-data", no_market_data,
+               "engine mode: do not emit market data (BookLevelChanged "
+               "events); by default they are emitted and counted, as a "
+               "server hands them on");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 1;
   }
   options.measure_latency = !no_latency;
+  options.market_data = !no_market_data;
   if (!journal_dir.empty()) {
     return RunJournal(journal_dir, json, options);
   }
@@ -207,9 +213,18 @@ int Run(int argc, char** argv) {
     std::cout << carbonex::stream::ReportToJson(*report) << '\n';
   } else {
     std::cout << "mode:           "
-              << (options.mode == ReplayMode::kBook ? "book" : "engine") << '\n'
-              << carbonex::stream::ReportToText(
-                     *report, carbonex::stream::ClockOverheadNs());
+              << (options.mode == ReplayMode::kBook ? "book" : "engine")
+              << '\n';
+    if (options.mode == ReplayMode::kEngine) {
+      std::cout << "market_data:    "
+                << (options.market_data
+                        ? "on, " + std::to_string(report->market_data_events) +
+                              " BookLevelChanged events"
+                        : std::string("off"))
+                << '\n';
+    }
+    std::cout << carbonex::stream::ReportToText(
+        *report, carbonex::stream::ClockOverheadNs());
   }
   return 0;
 }

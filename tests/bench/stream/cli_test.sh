@@ -47,6 +47,19 @@ elif ! grep -q '"events":2000' "$dir/report.json"; then
   failures=$((failures + 1))
 fi
 
+# Engine mode reports its market data, unless --no-market-data.
+"$gen" --events 2000 --seed 9 --out "$dir/s2k.txt" 2>/dev/null
+if ! "$replay" "$dir/s2k.txt" --mode engine --no-latency >"$dir/on.txt" ||
+  ! grep -Eq '^market_data: +on, [1-9][0-9]* BookLevelChanged' "$dir/on.txt"; then
+  echo "FAIL: engine mode without market data: $(cat "$dir/on.txt")"
+  failures=$((failures + 1))
+fi
+if ! "$replay" "$dir/s2k.txt" --mode engine --no-latency --no-market-data \
+  >"$dir/off.txt" || ! grep -Eq '^market_data: +off' "$dir/off.txt"; then
+  echo "FAIL: --no-market-data not reported: $(cat "$dir/off.txt")"
+  failures=$((failures + 1))
+fi
+
 if [ "$failures" -ne 0 ]; then
   echo "$failures check(s) failed"
   exit 1

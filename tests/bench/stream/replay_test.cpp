@@ -199,6 +199,26 @@ TEST_CASE("Without the latency pass the latency figures are zero", "[replay]") {
   CHECK(report->latency_ns.p50 == 0);
 }
 
+TEST_CASE("Engine mode counts market data unless it is turned off",
+          "[replay]") {
+  // Level changes per command of kSweep, worked by hand: ask 101 appears
+  // (1), grows (1), ask 102 appears (1); order 4 empties asks 101 and 102
+  // and rests bid 102 (3); ask 103 (1); the cancel of filled order 1 is
+  // refused and changes nothing (0); bid 100 (1).
+  ReplayOptions options;
+  options.mode = ReplayMode::kEngine;
+  Result<ReplayReport> on = ReplayStream(Parse(kSweep), options);
+  REQUIRE(on.ok());
+  CHECK(on->market_data_events == 8);
+  CHECK(on->fills == 3);
+  options.market_data = false;
+  Result<ReplayReport> off = ReplayStream(Parse(kSweep), options);
+  REQUIRE(off.ok());
+  CHECK(off->market_data_events == 0);
+  CHECK(off->fill_hash == on->fill_hash);
+  CHECK(off->book_hash == on->book_hash);
+}
+
 TEST_CASE("Percentiles use the nearest rank", "[replay]") {
   std::vector<std::uint32_t> samples(1000);
   std::iota(samples.begin(), samples.end(), 1U);

@@ -51,6 +51,7 @@ struct BookFill {
   OrderId maker;
   Price price;  // the maker's price
   Quantity qty;
+  std::uint32_t maker_tag = 0;  // the tag the maker was rested with
 };
 
 // What the Engine asks of one matching pass (see OrderBook::Match).
@@ -144,7 +145,11 @@ class OrderBook {
   // Rests an order at the back of its level without matching. Returns false
   // and changes nothing if price/open is not positive, the id is resting, or
   // the order would cross the opposite best (the caller matches first).
-  bool Rest(OrderId id, Side side, Price price, Quantity open, AccountId owner);
+  // `tag` is the caller's handle for the order (the engine's record slot);
+  // fills against it carry it back in BookFill::maker_tag, so the caller
+  // needs no lookup by OrderId per fill.
+  bool Rest(OrderId id, Side side, Price price, Quantity open, AccountId owner,
+            std::uint32_t tag = 0);
 
   // Lowers a resting order's open quantity in place, keeping its priority.
   // Returns false and changes nothing unless 0 < new_open <= open.
@@ -181,7 +186,7 @@ class OrderBook {
  private:
   static constexpr std::uint32_t kNil = 0xFFFF'FFFFU;
 
-  struct Node {  // 40 bytes
+  struct Node {  // 48 bytes
     OrderId id;
     Price price;
     Quantity open;
@@ -189,6 +194,7 @@ class OrderBook {
     std::uint32_t level = kNil;  // index into levels_
     std::uint32_t prev = kNil;   // FIFO neighbours within the level
     std::uint32_t next = kNil;   // (next doubles as the free-list link)
+    std::uint32_t tag = 0;       // the caller's handle (Rest)
   };
 
   struct Level {
@@ -198,7 +204,8 @@ class OrderBook {
     std::uint32_t head = kNil;  // oldest order
     std::uint32_t tail = kNil;  // newest order
     std::uint32_t next_free = kNil;
-    std::uint64_t epoch = 0;  // tracking window that last recorded it
+    std::uint64_t epoch = 0;   // tracking window that last recorded it
+    std::uint32_t record = 0;  // its entry in recorded_ (epoch == epoch_)
     Side side = Side::kBuy;
   };
 
@@ -212,11 +219,19 @@ class OrderBook {
 
   struct Recorded {
     Side side;
+    bool gone;  // the level emptied (and was freed) after this record
     Price price;
     Quantity before_total;
     std::uint32_t before_count;
     std::uint32_t order;  // position in the window, for a stable sort
+    std::uint32_t level;  // index into levels_ while !gone
   };
+  // The recorded level's aggregate now.
+  [[nodiscard]] LevelChange Now(const Recorded& r) const {
+    if (r.gone) return LevelChange{r.side, r.price, Quantity{0}, 0};
+    const Level& level = levels_[r.level];
+    return LevelChange{r.side, r.price, level.total, level.count};
+  }
 
   // True if `a` is a better price than `b` for `side`.
   static bool Better(Side side, Price a, Price b) {
@@ -336,8 +351,9 @@ MatchResult OrderBook::Match(const MatchRequest& request, OnFill&& on_fill) {
       result.filled += qty;
       result.notional += Notional(price, qty);
       const OrderId maker_id = maker.id;
+      const std::uint32_t maker_tag = maker.tag;
       const bool done = maker.open.value() == 0;
-      on_fill(BookFill{request.taker, maker_id, price, qty});
+      on_fill(BookFill{request.taker, maker_id, price, qty, maker_tag});
       if (done) RemoveNode(idx);  // may free `level` when it empties
     }
     if (stopped) break;
@@ -371,22 +387,39 @@ void OrderBook::ForEachLevel(Side side, F&& f) const {
 
 template <typename F>
 void OrderBook::TakeLevelChanges(F&& f) {
-  // Sort by side (bids first), then best → worst, then by first record, so
-  // the first entry of each (side, price) run holds the window's "before".
-  std::sort(recorded_.begin(), recorded_.end(),
-            [](const Recorded& a, const Recorded& b) {
-              if (a.side != b.side) return a.side == Side::kBuy;
-              if (a.price != b.price) return Better(a.side, a.price, b.price);
-              return a.order < b.order;
-            });
-  for (std::size_t i = 0; i < recorded_.size(); ++i) {
-    const Recorded& r = recorded_[i];
-    if (i > 0 && recorded_[i - 1].side == r.side &&
-        recorded_[i - 1].price == r.price) {
-      continue;
-    }
-    const LevelChange now = LevelAt(r.side, r.price);
+  // Every record knows its level (or that the level is gone), so the
+  // aggregate now needs no ladder search. The common window records one
+  // level: no sorting.
+  if (recorded_.size() == 1) {
+    const Recorded& r = recorded_.front();
+    const LevelChange now = Now(r);
     if (now.total != r.before_total || now.count != r.before_count) f(now);
+  } else if (!recorded_.empty()) {
+    // Sort by side (bids first), then best → worst, then by first record:
+    // the first entry of each (side, price) run holds the window's
+    // "before"; the last, the level that exists now, if any (a price's
+    // level is re-created only after the previous one is gone).
+    std::sort(recorded_.begin(), recorded_.end(),
+              [](const Recorded& a, const Recorded& b) {
+                if (a.side != b.side) return a.side == Side::kBuy;
+                if (a.price != b.price) return Better(a.side, a.price, b.price);
+                return a.order < b.order;
+              });
+    std::size_t i = 0;
+    while (i < recorded_.size()) {
+      const Recorded& first = recorded_[i];
+      std::size_t last = i;
+      while (last + 1 < recorded_.size() &&
+             recorded_[last + 1].side == first.side &&
+             recorded_[last + 1].price == first.price) {
+        ++last;
+      }
+      const LevelChange now = Now(recorded_[last]);
+      if (now.total != first.before_total || now.count != first.before_count) {
+        f(now);
+      }
+      i = last + 1;
+    }
   }
   recorded_.clear();
   ++epoch_;

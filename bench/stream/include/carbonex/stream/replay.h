@@ -54,6 +54,10 @@ struct ReplayOptions {
   // Run the second, per-event timed pass. When false the latency figures
   // are all zero.
   bool measure_latency = true;
+  // Engine mode only: emit market data (BookLevelChanged events), as a
+  // server does. The sink counts them (market_data_events) and does no
+  // other work per event. Book mode has no market data.
+  bool market_data = true;
 };
 
 // Per-event latency percentiles in nanoseconds (nearest-rank).
@@ -81,6 +85,9 @@ struct ReplayReport {
   // time spent waiting for a CPU; this does not.
   double cpu_seconds = 0;
   LatencyNs latency_ns;
+  // Engine mode: BookLevelChanged events the throughput pass emitted (0
+  // with market data off, and in book mode). Not a --json key.
+  std::uint64_t market_data_events = 0;
 };
 
 // Replays `stream`. Errors: Internal if the code under test misbehaves
@@ -130,6 +137,7 @@ struct EngineRun {
   std::vector<std::pair<OrderId, ClientOrderId>> accepted;
   std::uint64_t orders_rejected = 0;
   std::uint64_t cancel_rejects = 0;
+  std::uint64_t market_data_events = 0;  // BookLevelChanged
   std::uint64_t engine_state_hash = 0;
   std::uint64_t resting_orders = 0;
   std::optional<Price> best_bid;  // of kReplayInstrument
