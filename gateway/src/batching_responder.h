@@ -43,7 +43,7 @@ namespace carbonex::gateway {
 class BatchingResponder final : public FIX::Responder {
  public:
   // Most bytes held before a held message is written anyway.
-  static constexpr std::size_t kMaxHeldBytes = 64 * 1024;
+  static constexpr std::size_t kMaxHeldBytes = std::size_t{64} * 1024;
 
   // Puts this responder in front of `session`'s current one, a
   // FIX::ThreadedSocketConnection when `plain_socket` (its socket is then
