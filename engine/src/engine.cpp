@@ -323,8 +323,9 @@ class Engine::Impl {
     ClientOrderId cl_ord_id;
   };
 
-  static DoneOrder ToDone(const OrderView& v, bool key_holder) {
-    DoneOrder d;
+  // Fills `d` (every field) from a done order's view, in place: the done
+  // store's entries are written once, with no temporary.
+  static void ToDone(const OrderView& v, bool key_holder, DoneOrder& d) {
     d.order_id = v.order_id;
     d.has_price = v.price.has_value();
     d.price = v.price.value_or(Price{0});
@@ -340,7 +341,6 @@ class Engine::Impl {
     d.tif = v.tif;
     d.status = v.status;
     d.key_holder = key_holder;
-    return d;
   }
   static OrderView ToView(const DoneOrder& d) {
     OrderView v;
@@ -446,6 +446,7 @@ class Engine::Impl {
   }
   void FlushMarketData();
 
+  // A free record slot; its view is left for the caller to set in full.
   std::uint32_t AllocRecord();
   void FreeRecord(std::uint32_t slot);
   Record* RecordOf(OrderId id) {
@@ -709,9 +710,18 @@ std::uint32_t Engine::Impl::AllocRecord() {
     records_.emplace_back();
     slot = static_cast<std::uint32_t>(records_.size() - 1);
   }
-  records_[slot] = Record{};
-  records_[slot].in_use = true;
-  records_[slot].slot = slot;
+  // Everything but the view is reset here; both callers (PlaceOrder and
+  // LoadSnapshot) then set every field of the view, so it is not cleared
+  // first.
+  Record& rec = records_[slot];
+  rec.in_use = true;
+  rec.live = false;
+  rec.slot = slot;
+  rec.cl_hash = 0;
+  rec.next_free = IdMap::kNotFound;
+  rec.acc = nullptr;
+  rec.broker_open = nullptr;
+  rec.pos = nullptr;
   return slot;
 }
 
@@ -739,7 +749,7 @@ void Engine::Impl::UnindexClOrdId(std::uint32_t slot) {
 
 void Engine::Impl::Retire(std::uint32_t slot) {
   const Record& rec = records_[slot];
-  done_.emplace_back() = ToDone(rec.view, !rec.view.cl_ord_id.empty());
+  ToDone(rec.view, !rec.view.cl_ord_id.empty(), done_.emplace_back());
   UnindexClOrdId(slot);
   record_map_.Erase(rec.view.order_id.value());
   FreeRecord(slot);
@@ -1853,7 +1863,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     if (!live) {
       if (v.leaves_qty.value() != 0)
         return corrupt(what + ": done, leaves > 0");
-      done_.emplace_back() = ToDone(v, indexed);
+      ToDone(v, indexed, done_.emplace_back());
       continue;
     }
     const std::uint32_t slot = AllocRecord();

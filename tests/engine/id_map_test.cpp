@@ -33,6 +33,28 @@ TEST_CASE("IdMap inserts, finds, updates and erases", "[id_map]") {
   CHECK(map.size() == 0);
 }
 
+TEST_CASE("IdMap finds ids that share a home entry", "[id_map]") {
+  // Ids home on their low bits, so these all share home entries: linear
+  // probing and backward-shift deletion must keep every one findable.
+  IdMap map(16);  // grows to 64 entries: keys 64 apart share a home
+  std::map<std::uint64_t, std::uint32_t> ref;
+  std::uint32_t value = 0;
+  for (std::uint64_t base = 1; base <= 8; ++base) {
+    for (std::uint64_t k = 0; k < 4; ++k) {
+      const std::uint64_t key = base + k * 32;
+      REQUIRE(map.Insert(key, value));
+      ref.emplace(key, value++);
+    }
+  }
+  for (std::uint64_t base = 1; base <= 8; base += 2) {
+    REQUIRE(map.Erase(base + 32));
+    ref.erase(base + 32);
+  }
+  REQUIRE(map.size() == ref.size());
+  for (const auto& [key, v] : ref) REQUIRE(map.Find(key) == v);
+  CHECK(map.Find(33) == IdMap::kNotFound);
+}
+
 TEST_CASE("IdMap agrees with std::map under random operations", "[id_map]") {
   const std::uint64_t seed = SeedFromEnv(12345);
   std::cout << "IdMap random test seed " << seed << "\n";
