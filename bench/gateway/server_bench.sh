@@ -23,6 +23,8 @@
 #                              form; the second writes them into OUTDIR)
 #   SERVER_CPUS, LOADGEN_CPUS  pin the processes with taskset, e.g. 1 and 0
 #   LOADGEN_ARGS               more carbonex-loadgen options
+#   CARBONEX_BIN=DIR           programs from DIR instead of build/bin (e.g. to
+#                              compare two builds of carbonex-server)
 # Needs build/bin from scripts/build (Release), python3, and gnuplot for plots.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
@@ -55,7 +57,7 @@ case "$mode" in
     exit 2
     ;;
 esac
-bin="$root/build/bin"
+bin="${CARBONEX_BIN:-$root/build/bin}"
 work="$(mktemp -d)"
 db="$work/db"
 server_pid=""

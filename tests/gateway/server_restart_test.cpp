@@ -11,15 +11,9 @@ namespace carbonex::testing {
 namespace {
 
 using namespace std::chrono_literals;
-using fixclient::BuildMarketDataRequest;
 using fixclient::BuildNewOrderSingle;
-using fixclient::BuildOrderCancelReplaceRequest;
-using fixclient::BuildOrderCancelRequest;
-using fixclient::BuildOrderMassCancelRequest;
-using fixclient::BuildOrderStatusRequest;
 using fixclient::Client;
 using fixclient::IsExecutionReportFor;
-using fixclient::IsMsgType;
 
 TEST_CASE("SIGTERM: stop, restart, same state, sessions resume",
           "[e2e][slow]") {
