@@ -3,7 +3,8 @@
 # engine mode: runs each mode N times, checks every run's results against
 # data/streams/stream_1m_s42.meta.json, and prints the median (and best)
 # events/s, the median events per CPU-second and the median latency
-# percentiles as a Markdown table.
+# percentiles as a Markdown table. Engine mode runs as carbonex-replay
+# does by default: risk checks and market-data events on.
 # Usage: bench/stream/replay_bench.sh [runs (default 5)] [build dir (default build)]
 set -euo pipefail
 cd "$(dirname "$0")/../.."

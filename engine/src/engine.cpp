@@ -252,6 +252,11 @@ class Engine::Impl {
     std::optional<Quantity> holding_limit;
     std::map<std::uint32_t, Position> positions;  // by instrument id
     std::uint32_t open_orders = 0;  // live orders (derived, not in snapshots)
+    // The last entitlement check of this account (EntitledTo's cache),
+    // valid while entitlement_gen equals the engine's.
+    std::uint64_t entitlement_gen = 0;
+    BrokerId entitled_broker{0};
+    bool entitled = false;
   };
 
   struct Instrument {
@@ -318,8 +323,9 @@ class Engine::Impl {
     ClientOrderId cl_ord_id;
   };
 
-  static DoneOrder ToDone(const OrderView& v, bool key_holder) {
-    DoneOrder d;
+  // Fills `d` (every field) from a done order's view, in place: the done
+  // store's entries are written once, with no temporary.
+  static void ToDone(const OrderView& v, bool key_holder, DoneOrder& d) {
     d.order_id = v.order_id;
     d.has_price = v.price.has_value();
     d.price = v.price.value_or(Price{0});
@@ -335,7 +341,6 @@ class Engine::Impl {
     d.tif = v.tif;
     d.status = v.status;
     d.key_holder = key_holder;
-    return d;
   }
   static OrderView ToView(const DoneOrder& d) {
     OrderView v;
@@ -385,12 +390,35 @@ class Engine::Impl {
     return it == instruments_.end() ? nullptr : &it->second;
   }
   Account* FindAccount(AccountId id) {
+    if (id.value() < account_index_.size()) return account_index_[id.value()];
     auto it = accounts_.find(id.value());
     return it == accounts_.end() ? nullptr : &it->second;
   }
   const Account* FindAccount(AccountId id) const {
+    if (id.value() < account_index_.size()) return account_index_[id.value()];
     auto it = accounts_.find(id.value());
     return it == accounts_.end() ? nullptr : &it->second;
+  }
+  // The account `id`, created if absent (accounts are never removed).
+  Account& EnsureAccount(std::uint32_t id) {
+    Account& acc = accounts_[id];
+    if (id < kDenseAccountIds) {
+      if (id >= account_index_.size()) account_index_.resize(id + 1, nullptr);
+      account_index_[id] = &acc;
+    }
+    return acc;
+  }
+  // Entitled(), remembering the answer per account until the entitlements
+  // change (an order flow sends many orders per broker and account).
+  bool EntitledTo(BrokerId broker, Account& acc) {
+    if (broker == kOperatorBroker) return true;
+    if (acc.entitlement_gen != entitlement_gen_ ||
+        acc.entitled_broker != broker) {
+      acc.entitled = entitlements_.count({broker.value(), acc.id.value()}) != 0;
+      acc.entitled_broker = broker;
+      acc.entitlement_gen = entitlement_gen_;
+    }
+    return acc.entitled;
   }
   static Position PositionOrZero(const Account& account, InstrumentId id) {
     auto it = account.positions.find(id.value());
@@ -418,6 +446,7 @@ class Engine::Impl {
   }
   void FlushMarketData();
 
+  // A free record slot; its view is left for the caller to set in full.
   std::uint32_t AllocRecord();
   void FreeRecord(std::uint32_t slot);
   Record* RecordOf(OrderId id) {
@@ -549,6 +578,11 @@ class Engine::Impl {
   std::map<std::uint32_t, Instrument> instruments_;
   std::map<std::uint32_t, Account> accounts_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> entitlements_;
+  std::uint64_t entitlement_gen_ = 1;  // bumped on every change
+  // Accounts by id, for ids below kDenseAccountIds (the rest: accounts_);
+  // std::map nodes never move.
+  static constexpr std::uint32_t kDenseAccountIds = 1U << 16;
+  std::vector<Account*> account_index_;
   // Live orders per broker id (derived, not in snapshots).
   std::map<std::uint32_t, std::uint32_t> broker_open_;
   BrokerId last_broker_{0};  // BrokerOpen's cache
@@ -587,7 +621,7 @@ void Engine::Impl::Load(const AccountState& state) {
     ins.status = i.status;
   }
   for (const AccountEntry& a : state.accounts) {
-    Account& acc = accounts_[a.id.value()];
+    Account& acc = EnsureAccount(a.id.value());
     acc.id = a.id;
     acc.cash_held = a.cash;
     acc.holding_limit = a.holding_limit;
@@ -599,6 +633,7 @@ void Engine::Impl::Load(const AccountState& state) {
   }
   for (const EntitlementEntry& e : state.entitlements) {
     entitlements_.insert({e.broker.value(), e.account.value()});
+    ++entitlement_gen_;
   }
 }
 
@@ -675,9 +710,18 @@ std::uint32_t Engine::Impl::AllocRecord() {
     records_.emplace_back();
     slot = static_cast<std::uint32_t>(records_.size() - 1);
   }
-  records_[slot] = Record{};
-  records_[slot].in_use = true;
-  records_[slot].slot = slot;
+  // Everything but the view is reset here; both callers (PlaceOrder and
+  // LoadSnapshot) then set every field of the view, so it is not cleared
+  // first.
+  Record& rec = records_[slot];
+  rec.in_use = true;
+  rec.live = false;
+  rec.slot = slot;
+  rec.cl_hash = 0;
+  rec.next_free = IdMap::kNotFound;
+  rec.acc = nullptr;
+  rec.broker_open = nullptr;
+  rec.pos = nullptr;
   return slot;
 }
 
@@ -705,7 +749,7 @@ void Engine::Impl::UnindexClOrdId(std::uint32_t slot) {
 
 void Engine::Impl::Retire(std::uint32_t slot) {
   const Record& rec = records_[slot];
-  done_.emplace_back() = ToDone(rec.view, !rec.view.cl_ord_id.empty());
+  ToDone(rec.view, !rec.view.cl_ord_id.empty(), done_.emplace_back());
   UnindexClOrdId(slot);
   record_map_.Erase(rec.view.order_id.value());
   FreeRecord(slot);
@@ -974,7 +1018,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   if (ins == nullptr) return reject(RejectReason::kUnknownInstrument);
   Account* acc = FindAccount(c.account);
   if (acc == nullptr) return reject(RejectReason::kUnknownAccount);
-  if (options_.risk_checks && !Entitled(broker, c.account)) {
+  if (options_.risk_checks && !EntitledTo(broker, *acc)) {
     return reject(RejectReason::kUnauthorisedAccount);
   }
   if (c.type == OrderType::kLimit) {
@@ -1352,7 +1396,7 @@ void Engine::Impl::Handle(const AddAccount& c) {
   if (c.holding_limit && c.holding_limit->value() < 0) {
     return reject(RejectReason::kBadQuantity);
   }
-  Account& acc = accounts_[c.account.value()];
+  Account& acc = EnsureAccount(c.account.value());
   acc.id = c.account;
   acc.holding_limit = c.holding_limit;
   Emit(OperatorCommandApplied{});
@@ -1372,6 +1416,7 @@ void Engine::Impl::Handle(const SetEntitlement& c) {
   } else {
     entitlements_.erase({c.broker.value(), c.account.value()});
   }
+  ++entitlement_gen_;
   Emit(OperatorCommandApplied{});
 }
 
@@ -1739,7 +1784,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
   for (std::uint32_t i = 0; i < n_accounts && r.ok(); ++i) {
     const std::uint32_t id = r.U32();
     if (accounts_.count(id) != 0) return corrupt("duplicate account");
-    Account& acc = accounts_[id];
+    Account& acc = EnsureAccount(id);
     acc.id = AccountId{id};
     acc.cash_held = Cash{r.I64()};
     acc.cash_reserved = Cash{r.I64()};
@@ -1760,6 +1805,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     const std::uint32_t broker = r.U32();
     const std::uint32_t account = r.U32();
     entitlements_.insert({broker, account});
+    ++entitlement_gen_;
   }
   const std::uint32_t n_orders = r.U32();
   if (!r.ok()) return corrupt("truncated");
@@ -1817,7 +1863,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     if (!live) {
       if (v.leaves_qty.value() != 0)
         return corrupt(what + ": done, leaves > 0");
-      done_.emplace_back() = ToDone(v, indexed);
+      ToDone(v, indexed, done_.emplace_back());
       continue;
     }
     const std::uint32_t slot = AllocRecord();

@@ -27,10 +27,17 @@ std::optional<Price> OrderBook::BestAsk() const {
 std::size_t OrderBook::LadderPos(Side side, Price price) const {
   const std::vector<Rung>& ladder = Ladder(side);
   // Ladder is sorted worst → best: find the first rung that is not worse
-  // than `price`. Most work happens near the touch (the back), but a binary
-  // search keeps far-away prices cheap too.
+  // than `price`. Most work happens near the touch (the back), so look at
+  // the last few rungs first; a binary search over the rest keeps
+  // far-away prices cheap too.
+  constexpr std::size_t kScan = 8;
+  const std::size_t n = ladder.size();
+  const std::size_t stop = n > kScan ? n - kScan : 0;
+  std::size_t i = n;
+  while (i > stop && !Better(side, price, ladder[i - 1].price)) --i;
+  if (i > stop || stop == 0) return i;  // ladder[i - 1] is worse, or none
   auto it = std::lower_bound(
-      ladder.begin(), ladder.end(), price,
+      ladder.begin(), ladder.begin() + static_cast<std::ptrdiff_t>(stop), price,
       [side](const Rung& r, Price p) { return Better(side, p, r.price); });
   return static_cast<std::size_t>(it - ladder.begin());
 }

@@ -11,6 +11,7 @@
 #include <cerrno>
 #include <cstring>
 #include <limits>
+#include <system_error>
 
 #pragma clang diagnostic ignored "-Wdynamic-exception-spec"
 
@@ -47,7 +48,8 @@ void StoreAt(unsigned char* base, std::size_t offset, T value) {
 }
 
 Status ErrnoStatus(const std::string& what, const std::string& path, int err) {
-  return Status::IoError(what + " " + path + ": " + std::strerror(err));
+  return Status::IoError(what + " " + path + ": " +
+                         std::generic_category().message(err));
 }
 
 [[noreturn]] void Throw(const Status& status) {
@@ -331,7 +333,7 @@ std::size_t MappedStore::MessageCount() const {
 FIX::MessageStore* MappedStoreFactory::create(const FIX::SessionID& id) {
   if (::mkdir(dir_.c_str(), 0700) != 0 && errno != EEXIST) {
     throw FIX::ConfigError("cannot create FIX store directory " + dir_ + ": " +
-                           std::strerror(errno));
+                           std::generic_category().message(errno));
   }
   Result<std::unique_ptr<MappedStore>> store = MappedStore::Open(dir_, id);
   if (!store.ok()) throw FIX::ConfigError(store.status().message());

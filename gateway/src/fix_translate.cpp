@@ -804,25 +804,28 @@ namespace {
 FIX::Message OrderReport(const engine::OrderView& order, char exec_type,
                          const std::string& exec_id, Timestamp time,
                          const NameTables& tables) {
+  // QuickFIX keeps a message's fields in a vector sorted by tag: setting
+  // them in ascending tag order appends each one instead of shifting the
+  // ones after it (the message on the wire is the same either way).
   FIX::Message report = NewMessage("8");
-  report.setField(kOrderId, std::to_string(order.order_id.value()));
-  report.setField(kClOrdId, std::string(order.cl_ord_id.view()));
-  report.setField(kExecId, exec_id);
-  SetChar(report, kExecType, exec_type);
-  SetChar(report, kOrdStatus, OrdStatusChar(order));
-  SetText(report, kAccount, tables.AccountName(order.account));
-  SetText(report, kSymbol, tables.Symbol(order.instrument));
-  SetChar(report, kSide, SideChar(order.side));
-  SetChar(report, kOrdType,
-          order.type == engine::OrderType::kMarket ? '1' : '2');
-  if (order.price) report.setField(kPrice, FormatPrice(*order.price));
-  SetChar(report, kTimeInForce, TifChar(order.tif));
-  SetInt(report, kOrderQty, order.order_qty.value());
-  SetInt(report, kCumQty, order.cum_qty.value());
-  SetInt(report, kLeavesQty, order.leaves_qty.value());
-  report.setField(kAvgPx,
+  SetText(report, kAccount, tables.AccountName(order.account));  // 1
+  report.setField(kAvgPx,                                        // 6
                   FormatAveragePrice(order.cum_notional, order.cum_qty));
-  report.setField(kTransactTime, FormatUtcTimestamp(time));
+  report.setField(kClOrdId, std::string(order.cl_ord_id.view()));     // 11
+  SetInt(report, kCumQty, order.cum_qty.value());                     // 14
+  report.setField(kExecId, exec_id);                                  // 17
+  report.setField(kOrderId, std::to_string(order.order_id.value()));  // 37
+  SetInt(report, kOrderQty, order.order_qty.value());                 // 38
+  SetChar(report, kOrdStatus, OrdStatusChar(order));                  // 39
+  SetChar(report, kOrdType,                                           // 40
+          order.type == engine::OrderType::kMarket ? '1' : '2');
+  if (order.price) report.setField(kPrice, FormatPrice(*order.price));  // 44
+  SetChar(report, kSide, SideChar(order.side));                         // 54
+  SetText(report, kSymbol, tables.Symbol(order.instrument));            // 55
+  SetChar(report, kTimeInForce, TifChar(order.tif));                    // 59
+  report.setField(kTransactTime, FormatUtcTimestamp(time));             // 60
+  SetChar(report, kExecType, exec_type);                                // 150
+  SetInt(report, kLeavesQty, order.leaves_qty.value());                 // 151
   return report;
 }
 

@@ -15,6 +15,8 @@
 
 #include <array>
 
+#include "batching_responder.h"
+
 namespace carbonex::gateway {
 namespace {
 
@@ -220,7 +222,10 @@ std::string PeerAddressOf(const FIX::SessionID& id, AcceptorKind kind) {
   if (session == nullptr) {
     return "";
   }
-  FIX::Responder* responder = session->*MemberOf(SessionResponder{});
+  // A logged-on session's responder is the server's BatchingResponder in
+  // front of the connection.
+  FIX::Responder* responder =
+      BatchingResponder::Unwrap(session->*MemberOf(SessionResponder{}));
   if (responder == nullptr) {
     return "";
   }

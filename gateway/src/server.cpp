@@ -42,9 +42,11 @@
 #include <semaphore>
 #include <set>
 #include <sstream>
+#include <system_error>
 #include <thread>
 #include <tuple>
 
+#include "batching_responder.h"
 #include "carbonex/engine/engine.h"
 #include "carbonex/gateway/fix_translate.h"
 #include "carbonex/gateway/journal.h"
@@ -179,6 +181,9 @@ struct SessionSlot {
   boost::lockfree::spsc_queue<Outbound*> queue;
   Waker waker;
   std::thread sender;
+  // In front of the connection while logged on: the sender writes a run of
+  // queued messages with one socket write.
+  BatchingResponder responder;
   std::atomic<bool> logged_on{false};
   // Sequencer only.
   std::deque<Outbound*> overflow;
@@ -676,11 +681,11 @@ Status Server::Impl::StartAcceptor() {
     const std::string dir = Path(name);
     if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) {
       return Status::IoError("cannot create " + dir + ": " +
-                             std::strerror(errno));
+                             std::generic_category().message(errno));
     }
     if (::chmod(dir.c_str(), 0700) != 0) {
       return Status::IoError("cannot restrict " + dir + ": " +
-                             std::strerror(errno));
+                             std::generic_category().message(errno));
     }
   }
   for (const BrokerEntry& broker : tables->brokers()) {
@@ -791,6 +796,10 @@ void Server::Impl::onLogon(const FIX::SessionID& id) {
   slot->throttled = false;
   slot->logged_on = true;
   std::string address = PeerAddressOf(id, acceptor_kind_);
+  if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+    (void)slot->responder.Attach(
+        *session, acceptor_kind_ == AcceptorKind::kThreadedSocket);
+  }
   logon_records_.Add(slot->comp_id, address, ledger::LogonOutcome::kAccepted,
                      "", NowNs());
   spdlog::info("session {} logged on from {}", slot->comp_id,
@@ -1503,9 +1512,42 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
   // The acceptor's Session object lives as long as the acceptor (longer
   // than this thread): look it up once, not per message.
   FIX::Session* session = nullptr;
+  // hold: more messages follow at once; the session's BatchingResponder
+  // keeps this one for the same socket write as the next.
+  auto send = [&](FIX::Message& message, bool hold) {
+    try {
+      if (session == nullptr) {
+        session = FIX::Session::lookupSession(slot->session_id);
+      }
+      BatchingResponder::HoldOnThisThread(hold);
+      // A send fails while logged on when the socket stayed full for
+      // send_timeout_seconds: the broker is not reading. The message is in
+      // the session's store (resent after its next logon).
+      if (session != nullptr && !session->send(message) &&
+          session->isLoggedOn()) {
+        spdlog::warn(
+            "session {}: send blocked for {} s (the broker is not reading); "
+            "disconnecting it",
+            slot->comp_id, options_.config.send_timeout_seconds);
+        session->disconnect();
+      }
+    } catch (const std::exception& e) {
+      spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
+    }
+    BatchingResponder::HoldOnThisThread(false);
+  };
+  // Each message is sent once the next one is built (held) or the queue is
+  // found empty (written with everything held before it): the last message
+  // of a run is never left held.
+  std::optional<FIX::Message> pending;
   while (true) {
     Outbound* out = nullptr;
     if (!slot->queue.pop(out)) {
+      if (pending) {
+        send(*pending, false);
+        pending.reset();
+        continue;
+      }
       if (stop_senders_) break;
       slot->waker.Wait([&] {
         return slot->queue.read_available() > 0 || stop_senders_.load();
@@ -1531,24 +1573,8 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
     }
     delete out;
     if (!message) continue;
-    try {
-      if (session == nullptr) {
-        session = FIX::Session::lookupSession(slot->session_id);
-      }
-      // A send fails while logged on when the socket stayed full for
-      // send_timeout_seconds: the broker is not reading. The message is in
-      // the session's store (resent after its next logon).
-      if (session != nullptr && !session->send(*message) &&
-          session->isLoggedOn()) {
-        spdlog::warn(
-            "session {}: send blocked for {} s (the broker is not reading); "
-            "disconnecting it",
-            slot->comp_id, options_.config.send_timeout_seconds);
-        session->disconnect();
-      }
-    } catch (const std::exception& e) {
-      spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
-    }
+    if (pending) send(*pending, true);
+    pending = std::move(message);
   }
 }
 

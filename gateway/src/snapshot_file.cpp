@@ -4,10 +4,10 @@
 #include <unistd.h>
 
 #include <cerrno>
-#include <cstring>
 #include <fstream>
 #include <iterator>
 #include <map>
+#include <system_error>
 
 namespace carbonex::gateway {
 namespace {
@@ -66,7 +66,7 @@ class Reader {
 };
 
 Status Errno(const std::string& what) {
-  return Status::IoError(what + ": " + std::strerror(errno));
+  return Status::IoError(what + ": " + std::generic_category().message(errno));
 }
 
 }  // namespace

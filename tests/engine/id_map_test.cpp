@@ -33,6 +33,35 @@ TEST_CASE("IdMap inserts, finds, updates and erases", "[id_map]") {
   CHECK(map.size() == 0);
 }
 
+TEST_CASE("IdMap keeps a block of long-lived ids while later ids come and go",
+          "[id_map]") {
+  // The engine's pattern: sequential ids, some resting all day, most
+  // removed soon. Later ids land on the same home entries as the old ones
+  // (the table starts at 2,048 entries); every id must stay findable.
+  IdMap map(1024);
+  for (std::uint64_t id = 1; id <= 500; ++id) {
+    REQUIRE(map.Insert(id, static_cast<std::uint32_t>(id)));
+  }
+  for (std::uint64_t id = 501; id <= 50'000; ++id) {
+    REQUIRE(map.Insert(id, static_cast<std::uint32_t>(id)));
+    if (id % 7 != 0) REQUIRE(map.Erase(id));
+    if (id % 7 == 0 && id % 5 == 0) REQUIRE(map.Erase(id));
+    if (id % 7 == 0 && id % 5 == 0) REQUIRE(map.Find(id) == IdMap::kNotFound);
+    REQUIRE(map.Find(id - 250) ==
+            (id - 250 <= 500 || ((id - 250) % 7 == 0 && (id - 250) % 5 != 0)
+                 ? static_cast<std::uint32_t>(id - 250)
+                 : IdMap::kNotFound));
+  }
+  for (std::uint64_t id = 1; id <= 500; ++id) {
+    REQUIRE(map.Find(id) == static_cast<std::uint32_t>(id));
+  }
+  std::size_t kept = 500;
+  for (std::uint64_t id = 501; id <= 50'000; ++id) {
+    if (id % 7 == 0 && id % 5 != 0) ++kept;
+  }
+  CHECK(map.size() == kept);
+}
+
 TEST_CASE("IdMap agrees with std::map under random operations", "[id_map]") {
   const std::uint64_t seed = SeedFromEnv(12345);
   std::cout << "IdMap random test seed " << seed << "\n";

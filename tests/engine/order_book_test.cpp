@@ -242,5 +242,63 @@ TEST_CASE("Level tracking reports net changes, bids then asks, best first",
   CHECK(changes.empty());
 }
 
+TEST_CASE(
+    "Level tracking: a level emptied and re-created reports its end state",
+    "[order_book]") {
+  OrderBook book(8);
+  FillLog log;
+  Add(book, log, 1, Side::kSell, 101, 5);
+  Add(book, log, 2, Side::kSell, 103, 4);
+  book.EnableLevelTracking(true);
+  // 101 empties (its level is freed), 102 appears (it may reuse the freed
+  // level), then 101 is re-created with a different size, and 103 empties
+  // and comes back exactly as it was.
+  Add(book, log, 3, Side::kBuy, 101, 5);
+  Add(book, log, 4, Side::kSell, 102, 2);
+  Add(book, log, 5, Side::kSell, 101, 7);
+  book.Cancel(OrderId{2});
+  Add(book, log, 6, Side::kSell, 103, 4);
+  std::vector<LevelChange> changes;
+  book.TakeLevelChanges([&](const LevelChange& c) { changes.push_back(c); });
+  REQUIRE(changes.size() == 2);
+  CHECK((changes[0].side == Side::kSell && changes[0].price == Price{101} &&
+         changes[0].count == 1 && changes[0].total == Quantity{7}));
+  CHECK((changes[1].side == Side::kSell && changes[1].price == Price{102} &&
+         changes[1].count == 1 && changes[1].total == Quantity{2}));
+  // The next window starts from here: emptying 102 reports it gone.
+  book.Cancel(OrderId{4});
+  changes.clear();
+  book.TakeLevelChanges([&](const LevelChange& c) { changes.push_back(c); });
+  REQUIRE(changes.size() == 1);
+  CHECK((changes[0].price == Price{102} && changes[0].count == 0 &&
+         changes[0].total == Quantity{0}));
+  CHECK(book.CheckInvariants().empty());
+}
+
+TEST_CASE("Fills hand back the tag each maker was rested with",
+          "[order_book]") {
+  OrderBook book(8);
+  REQUIRE(book.Rest(OrderId{10}, Side::kSell, Price{100}, Quantity{2},
+                    AccountId{1}, 7));
+  REQUIRE(book.Rest(OrderId{11}, Side::kSell, Price{101}, Quantity{2},
+                    AccountId{1}, 42));
+  // A refused Rest (the id is resting) changes nothing.
+  CHECK_FALSE(book.Rest(OrderId{10}, Side::kSell, Price{105}, Quantity{1},
+                        AccountId{1}, 99));
+  CHECK(book.RestingOrders() == 2);
+  MatchRequest request;
+  request.taker = OrderId{12};
+  request.side = Side::kBuy;
+  request.limit = Price{101};
+  request.qty = Quantity{4};
+  std::vector<BookFill> fills;
+  book.Match(request, [&](const BookFill& f) { fills.push_back(f); });
+  REQUIRE(fills.size() == 2);
+  CHECK((fills[0].maker == OrderId{10} && fills[0].maker_tag == 7));
+  CHECK((fills[1].maker == OrderId{11} && fills[1].maker_tag == 42));
+  CHECK(book.RestingOrders() == 0);
+  CHECK(book.CheckInvariants().empty());
+}
+
 }  // namespace
 }  // namespace carbonex::engine

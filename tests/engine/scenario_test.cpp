@@ -73,7 +73,7 @@ class ScenarioRunner {
     }
     if (text.empty() || text[0] == '#') return;
     if (text[0] == '<') {
-      Fail_If(pending_.empty(), "'<' line without a command before it");
+      FailIf(pending_.empty(), "'<' line without a command before it");
       CheckNextEvent(text.substr(1));
       return;
     }
@@ -90,7 +90,7 @@ class ScenarioRunner {
   void Finish() { FinishCommand(); }
 
  private:
-  void Fail_If(bool cond, const std::string& message) {
+  void FailIf(bool cond, const std::string& message) {
     if (cond) FAIL(Where() << message);
   }
   std::string Where() const {
@@ -98,17 +98,17 @@ class ScenarioRunner {
   }
 
   void Setup(const std::string& text) {
-    Fail_If(engine_ != nullptr, "setup line after the first command");
+    FailIf(engine_ != nullptr, "setup line after the first command");
     const Fields f = ParseFields(text);
     if (f.kind == "option") {
       for (const auto& [k, v] : f.values) {
-        Fail_If(v != "on" && v != "off", "option values are on|off");
+        FailIf(v != "on" && v != "off", "option values are on|off");
         if (k == "market_data") {
           options_.emit_market_data = v == "on";
         } else if (k == "risk") {
           options_.risk_checks = v == "on";
         } else {
-          Fail_If(true, "unknown option " + k);
+          FailIf(true, "unknown option " + k);
         }
       }
     } else if (f.kind == "instrument") {
@@ -139,7 +139,7 @@ class ScenarioRunner {
           {BrokerId{static_cast<std::uint32_t>(Int(f, "broker", 0))},
            AccountId{static_cast<std::uint32_t>(Int(f, "acct", 0))}});
     } else {
-      Fail_If(true, "unknown directive '" + f.kind + "'");
+      FailIf(true, "unknown directive '" + f.kind + "'");
     }
   }
 
@@ -147,7 +147,7 @@ class ScenarioRunner {
     if (engine_ != nullptr) return;
     options_.expected_orders = 1024;
     auto created = Engine::Create(options_, state_, &sink_);
-    Fail_If(!created.ok(), "bad setup: " + created.status().message());
+    FailIf(!created.ok(), "bad setup: " + created.status().message());
     engine_ = std::move(created.value());
   }
 
@@ -155,7 +155,7 @@ class ScenarioRunner {
     Start();
     std::string error;
     auto cmd = ParseCommand(text, ++seq_, &error);
-    Fail_If(!cmd.has_value(), "bad command: " + error);
+    FailIf(!cmd.has_value(), "bad command: " + error);
     const std::size_t before = sink_.lines.size();
     engine_->Execute(*cmd);
     actual_.assign(sink_.lines.begin() + static_cast<std::ptrdiff_t>(before),
@@ -164,7 +164,7 @@ class ScenarioRunner {
     command_ = text;
     pending_ = "command";
     const Status inv = engine_->CheckInvariants();
-    Fail_If(!inv.ok(), "invariant broken: " + inv.message());
+    FailIf(!inv.ok(), "invariant broken: " + inv.message());
   }
 
   std::string Actual() const {
@@ -174,31 +174,31 @@ class ScenarioRunner {
   }
 
   void CheckNextEvent(const std::string& expected) {
-    Fail_If(expected_index_ >= actual_.size(),
-            "expected another event: " + expected + "\n" + Actual());
+    FailIf(expected_index_ >= actual_.size(),
+           "expected another event: " + expected + "\n" + Actual());
     std::string why;
-    Fail_If(!Matches(actual_[expected_index_], expected, &why),
-            "event " + std::to_string(expected_index_) + " differs: " + why +
-                "\n" + Actual());
+    FailIf(!Matches(actual_[expected_index_], expected, &why),
+           "event " + std::to_string(expected_index_) + " differs: " + why +
+               "\n" + Actual());
     ++expected_index_;
   }
 
   void FinishCommand() {
     if (pending_.empty()) return;
     pending_.clear();
-    Fail_If(expected_index_ != actual_.size(),
-            "the command emitted " + std::to_string(actual_.size()) +
-                " events, the scenario lists " +
-                std::to_string(expected_index_) + "\n" + Actual());
+    FailIf(expected_index_ != actual_.size(),
+           "the command emitted " + std::to_string(actual_.size()) +
+               " events, the scenario lists " +
+               std::to_string(expected_index_) + "\n" + Actual());
   }
 
   void Expect(const std::string& what, const std::string& key,
               std::int64_t actual, const Fields& f) {
     auto it = f.values.find(key);
     if (it == f.values.end()) return;
-    Fail_If(std::to_string(actual) != it->second,
-            what + " " + key + "=" + std::to_string(actual) + " (expected " +
-                it->second + ")");
+    FailIf(std::to_string(actual) != it->second,
+           what + " " + key + "=" + std::to_string(actual) + " (expected " +
+               it->second + ")");
   }
 
   void Check(const std::string& text) {
@@ -222,8 +222,8 @@ class ScenarioRunner {
         if (it == f.values.end()) continue;
         const std::string got =
             Levels(std::string(side) == "bids" ? d.bids : d.asks);
-        Fail_If(got != it->second, std::string(side) + "=" + got +
-                                       " (expected " + it->second + ")");
+        FailIf(got != it->second, std::string(side) + "=" + got +
+                                      " (expected " + it->second + ")");
       }
     } else if (f.kind == "order") {
       const auto view = engine_->FindOrder(
@@ -239,12 +239,12 @@ class ScenarioRunner {
       for (const auto& [k, v] : f.values) expected += " " + k + "=" + v;
       if (f.values.count("found") == 0 && view) expected += " found=1";
       std::string why;
-      Fail_If(!Matches(rendered, expected, &why), "order: " + why);
+      FailIf(!Matches(rendered, expected, &why), "order: " + why);
     } else if (f.kind == "resting") {
       Expect("resting", "n",
              static_cast<std::int64_t>(engine_->RestingOrderCount()), f);
     } else {
-      Fail_If(true, "unknown check '" + f.kind + "'");
+      FailIf(true, "unknown check '" + f.kind + "'");
     }
   }
 

@@ -29,14 +29,14 @@ namespace {
 using carbonex::gateway::NameTables;
 
 const FIX::DataDictionary& Dictionary() {
-  static const FIX::DataDictionary dictionary(CARBONEX_FIX_DICTIONARY);
-  return dictionary;
+  static const FIX::DataDictionary kDictionary(CARBONEX_FIX_DICTIONARY);
+  return kDictionary;
 }
 
 // Two instruments (one open, one halted), two accounts, two brokers: enough
 // for every branch of the name look-ups.
 const NameTables& Tables() {
-  static const NameTables tables = [] {
+  static const NameTables kTables = [] {
     carbonex::AccountState state;
     state.instruments.push_back(
         {carbonex::InstrumentId(1), "KZQ-2026", carbonex::Price(1),
@@ -52,7 +52,7 @@ const NameTables& Tables() {
     state.brokers.push_back({carbonex::BrokerId(4), "BRK2", true});
     return NameTables(state);
   }();
-  return tables;
+  return kTables;
 }
 
 // The journal must take every command the gateway produces: encode, decode,

@@ -206,9 +206,11 @@ TEST_CASE("a record whose end offset was never published is not there") {
     // record after the published end.
     std::fstream file(path, std::ios::in | std::ios::out | std::ios::binary);
     file.seekp(4096 + 8 + static_cast<std::streamoff>(MessageText(1).size()));
-    std::string partial =
+    // Built with its length: the header's zero bytes would end a C string.
+    const char bytes[] =
         "\x10\x00\x00\x00\x02\x00\x00\x00"
         "8=FIX";
+    const std::string partial(bytes, sizeof bytes - 1);
     file.write(partial.data(), static_cast<std::streamsize>(partial.size()));
   }
   auto store = OpenStore(dir.path());

@@ -11,8 +11,8 @@ namespace carbonex::gateway {
 namespace {
 
 const FIX::DataDictionary& Dictionary() {
-  static const FIX::DataDictionary dictionary(CARBONEX_FIX_DICTIONARY);
-  return dictionary;
+  static const FIX::DataDictionary kDictionary(CARBONEX_FIX_DICTIONARY);
+  return kDictionary;
 }
 
 // A message from "key=value|key=value" body text, with a valid header,
@@ -455,15 +455,15 @@ TEST_CASE("market data: snapshot and increments", "[fix_translate]") {
 // Brokers validate what they receive with the standard FIX 4.4 dictionary:
 // everything the gateway sends must pass it.
 void ValidateStandard(FIX::Message message) {
-  static const FIX::DataDictionary standard(CARBONEX_STANDARD_FIX44);
+  static const FIX::DataDictionary kStandard(CARBONEX_STANDARD_FIX44);
   FIX::Header& header = message.getHeader();
   header.setField(8, "FIX.4.4");
   header.setField(49, "CARBONEX");
   header.setField(56, "BRK1");
   header.setField(34, "7");
   header.setField(52, "20260101-10:00:00.000");
-  FIX::Message parsed(message.toString(), standard, true);
-  standard.validate(parsed);
+  FIX::Message parsed(message.toString(), kStandard, true);
+  kStandard.validate(parsed);
 }
 
 TEST_CASE("outbound messages pass the standard FIX 4.4 dictionary",

@@ -7,6 +7,7 @@
 #define CARBONEX_TESTS_GATEWAY_SERVER_CHECKS_H_
 
 #include <algorithm>
+#include <chrono>
 #include <cstdint>
 #include <cstdlib>
 #include <iterator>
@@ -142,6 +143,18 @@ inline void CheckAckedOrdersKnown(
     INFO(id << " status " << status);
     CHECK((status == "0" || status == "1" || status == "2"));
   }
+}
+
+// The same check over a fresh client for BRK1 and BRK2 on `port`, as a
+// broker reconnecting after a restart would ask.
+inline void CheckAckedOrdersKnown(
+    int port, const std::map<std::string, AckLedger::Order>& acked) {
+  fixclient::Client check(ClientFor(port, {"BRK1", "BRK2"}));
+  REQUIRE(check.Start().ok());
+  REQUIRE(check.WaitLoggedOn(0, std::chrono::seconds(15)).ok());
+  REQUIRE(check.WaitLoggedOn(1, std::chrono::seconds(15)).ok());
+  CheckAckedOrdersKnown(check, acked);
+  check.Stop();
 }
 
 // What CheckSettlement found in the registry.

@@ -5,7 +5,7 @@
 #define CATCH_CONFIG_MAIN
 #include <catch2/catch.hpp>
 
-#include "server_harness.h"
+#include "server_session.h"
 
 namespace carbonex::testing {
 namespace {
@@ -20,65 +20,6 @@ using fixclient::BuildOrderStatusRequest;
 using fixclient::Client;
 using fixclient::IsExecutionReportFor;
 using fixclient::IsMsgType;
-
-constexpr auto kWait = 5s;
-
-struct Exchange {
-  explicit Exchange(const std::string& config = "") {
-    db = dir.path() + "/db";
-    Market::Create(db);
-    port = FreePort();
-    server = std::make_unique<ServerProcess>(db, port, config);
-    std::string why;
-    if (!server->Start(&why)) FAIL("server did not start:\n" << why);
-  }
-  ScratchDir dir;
-  std::string db;
-  int port = 0;
-  std::unique_ptr<ServerProcess> server;
-};
-
-// A logged-on client with sessions BRK1 (0) and BRK2 (1).
-std::unique_ptr<Client> Connect(int port, std::vector<std::string> brokers = {
-                                              "BRK1", "BRK2"}) {
-  auto client = std::make_unique<Client>(ClientFor(port, brokers));
-  REQUIRE(client->Start().ok());
-  for (std::size_t i = 0; i < brokers.size(); ++i) {
-    Status s = client->WaitLoggedOn(i, 15s);
-    INFO(s.message());
-    REQUIRE(s.ok());
-  }
-  return client;
-}
-
-fixclient::NewOrder Limit(
-    const std::string& id, const std::string& account, Side side,
-    std::int64_t qty, std::int64_t tiyn,
-    fixclient::TimeInForce tif = fixclient::TimeInForce::kDay,
-    const std::string& symbol = "KZQ-2026") {
-  fixclient::NewOrder o;
-  o.cl_ord_id = id;
-  o.account = account;
-  o.symbol = symbol;
-  o.side = side;
-  o.qty = Quantity(qty);
-  o.price = Price(tiyn);
-  o.tif = tif;
-  return o;
-}
-
-FIX::Message Expect(Client& c, std::size_t session, const std::string& id,
-                    char exec_type) {
-  auto m = c.WaitFor(session, IsExecutionReportFor(id, exec_type), kWait);
-  INFO("waiting for ExecutionReport " << id << " ExecType " << exec_type);
-  REQUIRE(m.has_value());
-  // Every report carries every field of the contract.
-  for (int tag : {37, 17, 150, 39, 54, 55, 1, 38, 14, 151, 6, 60}) {
-    INFO("tag " << tag << " in " << fixclient::Describe(*m));
-    CHECK(fixclient::FieldOf(*m, tag).has_value());
-  }
-  return *m;
-}
 
 void ExpectReject(Client& c, std::size_t session, const std::string& id,
                   const std::string& reason) {
@@ -237,13 +178,13 @@ TEST_CASE("bad orders are rejected with the contract's reasons", "[e2e]") {
   auto garbled = BuildNewOrderSingle(Limit("g1", "CO-A", Side::kBuy, 1, 100));
   garbled.setField(44, "abc");
   REQUIRE(c->Send(0, garbled).ok());
-  auto reject = c->WaitFor(0, IsMsgType("3"), kWait);
+  auto reject = c->WaitFor(0, IsMsgType("3"), kSessionWait);
   REQUIRE(reject.has_value());
   // A required tag missing: session Reject.
   auto missing = BuildNewOrderSingle(Limit("g2", "CO-A", Side::kBuy, 1, 100));
   missing.removeField(55);
   REQUIRE(c->Send(0, missing).ok());
-  REQUIRE(c->WaitFor(0, IsMsgType("3"), kWait).has_value());
+  REQUIRE(c->WaitFor(0, IsMsgType("3"), kSessionWait).has_value());
   // A message type the exchange does not serve: BusinessMessageReject 3.
   FIX::Message news;
   news.getHeader().setField(35, "B");
@@ -253,7 +194,7 @@ TEST_CASE("bad orders are rejected with the contract's reasons", "[e2e]") {
   line.setField(58, "text");
   news.addGroup(line);
   REQUIRE(c->Send(0, news).ok());
-  auto business = c->WaitFor(0, IsMsgType("j"), kWait);
+  auto business = c->WaitFor(0, IsMsgType("j"), kSessionWait);
   REQUIRE(business.has_value());
   CHECK(Get(*business, 380) == "3");
   CHECK(x.server->Terminate() == 0);
@@ -291,7 +232,7 @@ TEST_CASE("cancel, replace, status and mass cancel", "[e2e]") {
   fixclient::ReplaceOrder below{"o1s",      "o1r",       "CO-A",     "KZQ-2026",
                                 Side::kBuy, Quantity(5), Price(2010)};
   REQUIRE(c->Send(0, BuildOrderCancelReplaceRequest(below)).ok());
-  auto cxl = c->WaitFor(0, IsMsgType("9"), kWait);
+  auto cxl = c->WaitFor(0, IsMsgType("9"), kSessionWait);
   REQUIRE(cxl.has_value());
   CHECK(Get(*cxl, 102) == "99");
   CHECK(Get(*cxl, 434) == "2");
@@ -308,14 +249,14 @@ TEST_CASE("cancel, replace, status and mass cancel", "[e2e]") {
   REQUIRE(c->Send(0, BuildOrderCancelRequest(
                          {"c2", "o1r", "CO-A", "KZQ-2026", Side::kBuy}))
               .ok());
-  cxl = c->WaitFor(0, IsMsgType("9"), kWait);
+  cxl = c->WaitFor(0, IsMsgType("9"), kSessionWait);
   REQUIRE(cxl.has_value());
   CHECK((Get(*cxl, 102) == "0" || Get(*cxl, 102) == "1"));
   CHECK(Get(*cxl, 434) == "1");
   REQUIRE(c->Send(0, BuildOrderCancelRequest(
                          {"c3", "nope", "CO-A", "KZQ-2026", Side::kBuy}))
               .ok());
-  cxl = c->WaitFor(0, IsMsgType("9"), kWait);
+  cxl = c->WaitFor(0, IsMsgType("9"), kSessionWait);
   REQUIRE(cxl.has_value());
   CHECK(Get(*cxl, 102) == "1");
   // Status of an unknown order: I / 8 / 5.
@@ -341,14 +282,14 @@ TEST_CASE("cancel, replace, status and mass cancel", "[e2e]") {
                          {"mc1", fixclient::MassCancelScope::kBySymbol,
                           "KZQ-2026"}))
               .ok());
-  auto report = c->WaitFor(0, IsMsgType("r"), kWait);
+  auto report = c->WaitFor(0, IsMsgType("r"), kSessionWait);
   REQUIRE(report.has_value());
   CHECK(Get(*report, 531) == "1");
   CHECK(Get(*report, 533) == "2");
   REQUIRE(c->Send(0, BuildOrderMassCancelRequest(
                          {"mc2", fixclient::MassCancelScope::kAllOfBroker, ""}))
               .ok());
-  report = c->WaitFor(0, IsMsgType("r"), kWait);
+  report = c->WaitFor(0, IsMsgType("r"), kSessionWait);
   REQUIRE(report.has_value());
   CHECK(Get(*report, 531) == "7");
   CHECK(Get(*report, 533) == "1");
@@ -434,7 +375,7 @@ TEST_CASE("market data and security list", "[e2e]") {
                      fixclient::MdEntryType::kTrade};
   sub.symbols = {"KZQ-2026"};
   REQUIRE(c->Send(1, BuildMarketDataRequest(sub)).ok());
-  auto w = c->WaitFor(1, IsMsgType("W"), kWait);
+  auto w = c->WaitFor(1, IsMsgType("W"), kSessionWait);
   REQUIRE(w.has_value());
   REQUIRE(w->groupCount(268) == 1);
   const FIX::FieldMap& level = w->getGroupRef(1, 268);
@@ -445,7 +386,7 @@ TEST_CASE("market data and security list", "[e2e]") {
   REQUIRE(
       c->Send(1, BuildNewOrderSingle(Limit("s1", "CO-C", Side::kSell, 3, 2100)))
           .ok());
-  auto x1 = c->WaitFor(1, IsMsgType("X"), kWait);
+  auto x1 = c->WaitFor(1, IsMsgType("X"), kSessionWait);
   REQUIRE(x1.has_value());
   CHECK(x1->getGroupRef(1, 268).getField(279) == "0");
   CHECK(x1->getGroupRef(1, 268).getField(269) == "1");
@@ -455,7 +396,7 @@ TEST_CASE("market data and security list", "[e2e]") {
   bool saw_trade = false;
   bool saw_change = false;
   for (int i = 0; i < 4 && !(saw_trade && saw_change); ++i) {
-    auto x2 = c->WaitFor(1, IsMsgType("X"), kWait);
+    auto x2 = c->WaitFor(1, IsMsgType("X"), kSessionWait);
     REQUIRE(x2.has_value());
     const FIX::FieldMap& e = x2->getGroupRef(1, 268);
     if (e.getField(269) == "2") {
@@ -474,12 +415,12 @@ TEST_CASE("market data and security list", "[e2e]") {
   sub.md_req_id = "md2";
   sub.symbols = {"KZQ-1900"};
   REQUIRE(c->Send(1, BuildMarketDataRequest(sub)).ok());
-  auto y = c->WaitFor(1, IsMsgType("Y"), kWait);
+  auto y = c->WaitFor(1, IsMsgType("Y"), kSessionWait);
   REQUIRE(y.has_value());
   CHECK(Get(*y, 262) == "md2");
   // Security list: both instruments.
   REQUIRE(c->Send(0, fixclient::BuildSecurityListRequest("sl1")).ok());
-  auto list = c->WaitFor(0, IsMsgType("y"), kWait);
+  auto list = c->WaitFor(0, IsMsgType("y"), kSessionWait);
   REQUIRE(list.has_value());
   CHECK(Get(*list, 560) == "0");
   CHECK(list->groupCount(146) == 2);
@@ -582,7 +523,8 @@ TEST_CASE("cancel-on-disconnect cancels Day orders, reported at next logon",
   Client again(options);
   REQUIRE(again.Start().ok());
   REQUIRE(again.WaitLoggedOn(0, 15s).ok());
-  auto canceled = again.WaitFor(0, IsExecutionReportFor("day", '4'), kWait);
+  auto canceled =
+      again.WaitFor(0, IsExecutionReportFor("day", '4'), kSessionWait);
   if (!canceled) {
     std::ifstream fixlog(x.db +
                          "/fix-log/FIX.4.4-CARBONEX-BRK3.messages.current.log");
@@ -598,6 +540,35 @@ TEST_CASE("cancel-on-disconnect cancels Day orders, reported at next logon",
                            {"gtc", "CO-A", "KZQ-2026", Side::kBuy}))
               .ok());
   CHECK(Get(Expect(again, 0, "gtc", 'I'), 39) == "0");
+  CHECK(x.server->Terminate() == 0);
+}
+
+TEST_CASE("a burst of orders: every report arrives once and in order",
+          "[e2e]") {
+  // The server writes a run of queued reports with one socket write; the
+  // broker must still see each report once, complete and in sequence.
+  Exchange x;
+  auto c = Connect(x.port);
+  constexpr int kOrders = 300;
+  for (int i = 0; i < kOrders; ++i) {
+    REQUIRE(c->Send(0, BuildNewOrderSingle(Limit("burst" + std::to_string(i),
+                                                 "CO-A", Side::kBuy, 1, 2000)))
+                .ok());
+  }
+  long last_seq = 0;
+  for (int i = 0; i < kOrders; ++i) {
+    std::optional<FIX::Message> m = c->Next(0, 10s);
+    REQUIRE(m.has_value());
+    INFO(fixclient::Describe(*m));
+    CHECK(fixclient::MsgTypeOf(*m) == "8");
+    CHECK(Get(*m, 11) == "burst" + std::to_string(i));
+    CHECK(Get(*m, 150) == "0");
+    CHECK_FALSE(m->getHeader().isSetField(43));  // no PossDupFlag: no resend
+    const long seq = std::stol(m->getHeader().getField(34));
+    CHECK(seq > last_seq);
+    last_seq = seq;
+  }
+  CHECK_FALSE(c->Next(0, 200ms).has_value());
   CHECK(x.server->Terminate() == 0);
 }
 

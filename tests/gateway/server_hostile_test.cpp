@@ -12,7 +12,7 @@
 #include <memory>
 #include <mutex>
 
-#include "server_harness.h"
+#include "server_session.h"
 
 namespace carbonex::testing {
 namespace {
@@ -23,8 +23,6 @@ using fixclient::Client;
 using fixclient::FieldList;
 using fixclient::IsExecutionReportFor;
 using fixclient::IsMsgType;
-
-constexpr auto kWait = 5s;
 
 // A limit order's body fields (all of them, in tag order of the contract).
 FieldList Order(const std::string& id, const std::string& qty = "1",
@@ -90,7 +88,7 @@ bool Alive(RawBroker& b, const std::string& id,
             return fixclient::MsgTypeOf(m) == "0" &&
                    fixclient::FieldOf(m, 112) == id;
           },
-          kWait, skipped)
+          kSessionWait, skipped)
       .has_value();
 }
 
@@ -99,7 +97,7 @@ void CheckUnknownOrder(RawBroker& b, const std::string& id,
                        const std::string& side = "1") {
   REQUIRE(
       b.Send("H", {{11, id}, {1, "CO-A"}, {55, "KZQ-2026"}, {54, side}}).ok());
-  auto status = b.WaitFor(IsReport(id, 'I'), kWait);
+  auto status = b.WaitFor(IsReport(id, 'I'), kSessionWait);
   INFO("status of " << id);
   REQUIRE(status.has_value());
   CHECK(Get(*status, 39) == "8");
@@ -111,7 +109,7 @@ void CheckNoLiveOrders(RawBroker& b, const std::string& id) {
   REQUIRE(
       b.Send("q", {{11, id}, {530, "7"}, {60, fixclient::UtcTimestampNow()}})
           .ok());
-  auto report = b.WaitFor(IsMsgType("r"), kWait);
+  auto report = b.WaitFor(IsMsgType("r"), kSessionWait);
   REQUIRE(report.has_value());
   CHECK(Get(*report, 531) == "7");
   CHECK(Get(*report, 533) == "0");
@@ -132,43 +130,22 @@ void CheckRegistryUntouched(const std::string& db) {
   }
 }
 
-std::unique_ptr<Client> Connect(int port, std::vector<std::string> brokers) {
-  auto client = std::make_unique<Client>(ClientFor(port, brokers));
-  REQUIRE(client->Start().ok());
-  for (std::size_t i = 0; i < brokers.size(); ++i) {
-    Status s = client->WaitLoggedOn(i, 15s);
-    INFO(brokers[i] << ": " << s.message());
-    REQUIRE(s.ok());
-  }
-  return client;
-}
-
-fixclient::NewOrder Limit(const std::string& id, const std::string& account,
-                          Side side, std::int64_t qty, std::int64_t tiyn) {
-  fixclient::NewOrder o;
-  o.cl_ord_id = id;
-  o.account = account;
-  o.symbol = "KZQ-2026";
-  o.side = side;
-  o.qty = Quantity(qty);
-  o.price = Price(tiyn);
-  return o;
-}
-
 // BRK2 (session 0, CO-C) sells `qty` and BRK3 (session 1, CO-A) buys it:
 // both see their fill. Proves another broker's trading is unaffected.
 void TradeBetweenOthers(Client& c, const std::string& tag, std::int64_t qty) {
   REQUIRE(c.Send(0, BuildNewOrderSingle(
                         Limit(tag + "-s", "CO-C", Side::kSell, qty, 3000)))
               .ok());
-  REQUIRE(c.WaitFor(0, IsExecutionReportFor(tag + "-s", '0'), kWait));
+  REQUIRE(c.WaitFor(0, IsExecutionReportFor(tag + "-s", '0'), kSessionWait));
   REQUIRE(c.Send(1, BuildNewOrderSingle(
                         Limit(tag + "-b", "CO-A", Side::kBuy, qty, 3000)))
               .ok());
-  auto taker = c.WaitFor(1, IsExecutionReportFor(tag + "-b", 'F'), kWait);
+  auto taker =
+      c.WaitFor(1, IsExecutionReportFor(tag + "-b", 'F'), kSessionWait);
   REQUIRE(taker.has_value());
   CHECK(Get(*taker, 39) == "2");
-  auto maker = c.WaitFor(0, IsExecutionReportFor(tag + "-s", 'F'), kWait);
+  auto maker =
+      c.WaitFor(0, IsExecutionReportFor(tag + "-s", 'F'), kSessionWait);
   REQUIRE(maker.has_value());
   CHECK(Get(*maker, 32) == std::to_string(qty));
 }
@@ -288,7 +265,7 @@ TEST_CASE("dictionary violations get a session Reject and nothing else",
     int seq = b.next_seq();
     REQUIRE(b.Send("D", c.body).ok());
     std::vector<FIX::Message> skipped;
-    auto reject = b.WaitFor(IsSessionReject(seq), kWait, &skipped);
+    auto reject = b.WaitFor(IsSessionReject(seq), kSessionWait, &skipped);
     REQUIRE(reject.has_value());
     INFO(fixclient::Describe(*reject));
     CHECK(Get(*reject, 373) == std::to_string(c.reason));
@@ -357,7 +334,7 @@ TEST_CASE("out-of-range values are rejected with the contract's reason",
     const std::string& cl = c.body.front().second;
     REQUIRE(b.Send("D", c.body).ok());
     std::vector<FIX::Message> skipped;
-    auto report = b.WaitFor(IsReport(cl, '8'), kWait, &skipped);
+    auto report = b.WaitFor(IsReport(cl, '8'), kSessionWait, &skipped);
     REQUIRE(report.has_value());
     INFO(fixclient::Describe(*report));
     CHECK(Get(*report, 39) == "8");
@@ -372,7 +349,7 @@ TEST_CASE("out-of-range values are rejected with the contract's reason",
 
   // A live order; a replace and a cancel with bad values change nothing.
   REQUIRE(b.Send("D", Order("live", "10", "20.00")).ok());
-  REQUIRE(b.WaitFor(IsReport("live", '0'), kWait).has_value());
+  REQUIRE(b.WaitFor(IsReport("live", '0'), kSessionWait).has_value());
   struct Bad {
     std::string name;
     std::string qty;
@@ -397,7 +374,7 @@ TEST_CASE("out-of-range values are rejected with the contract's reason",
                          {40, "2"},
                          {44, r.price}})
                 .ok());
-    auto reject = b.WaitFor(IsMsgType("9"), kWait);
+    auto reject = b.WaitFor(IsMsgType("9"), kSessionWait);
     REQUIRE(reject.has_value());
     INFO(fixclient::Describe(*reject));
     CHECK(Get(*reject, 11) == cl);
@@ -412,13 +389,13 @@ TEST_CASE("out-of-range values are rejected with the contract's reason",
                        {54, "2"},
                        {60, fixclient::UtcTimestampNow()}})
               .ok());
-  auto cxl = b.WaitFor(IsMsgType("9"), kWait);
+  auto cxl = b.WaitFor(IsMsgType("9"), kSessionWait);
   REQUIRE(cxl.has_value());
   CHECK(Get(*cxl, 434) == "1");
   // The order is as it was: 10 @ 20.00, nothing filled; 200.00 KZT reserved.
   REQUIRE(b.Send("H", {{11, "live"}, {1, "CO-A"}, {55, "KZQ-2026"}, {54, "1"}})
               .ok());
-  auto status = b.WaitFor(IsReport("live", 'I'), kWait);
+  auto status = b.WaitFor(IsReport("live", 'I'), kSessionWait);
   REQUIRE(status.has_value());
   CHECK(Get(*status, 39) == "0");
   CHECK(Get(*status, 38) == "10");
@@ -440,7 +417,7 @@ TEST_CASE("messages before Logon close the connection and change nothing",
     RawBroker b("BRK1");
     REQUIRE(b.connection().Connect("127.0.0.1", x.port, 2s).ok());
     REQUIRE(b.Send("D", Order("early")).ok());
-    CHECK(b.connection().WaitClosed(kWait).ok());
+    CHECK(b.connection().WaitClosed(kSessionWait).ok());
   }
   {
     // A Heartbeat and then an order, without a Logon.
@@ -448,7 +425,7 @@ TEST_CASE("messages before Logon close the connection and change nothing",
     REQUIRE(b.connection().Connect("127.0.0.1", x.port, 2s).ok());
     REQUIRE(b.Send("0", {}).ok());
     (void)b.Send("D", Order("early2"));
-    CHECK(b.connection().WaitClosed(kWait).ok());
+    CHECK(b.connection().WaitClosed(kSessionWait).ok());
   }
   {
     // A Logon with a wrong password, then an order in the same stream.
@@ -461,7 +438,7 @@ TEST_CASE("messages before Logon close the connection and change nothing",
     auto logout = b.WaitFor(IsMsgType("5"), 15s);
     REQUIRE(logout.has_value());
     CHECK(fixclient::FieldOf(*logout, 58).has_value());
-    CHECK(b.connection().WaitClosed(kWait).ok());
+    CHECK(b.connection().WaitClosed(kSessionWait).ok());
   }
   RawBroker b("BRK1");
   REQUIRE(b.LogOn(x.port).ok());

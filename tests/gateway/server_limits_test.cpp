@@ -8,7 +8,7 @@
 #include <memory>
 #include <set>
 
-#include "server_harness.h"
+#include "server_session.h"
 
 namespace carbonex::testing {
 namespace {
@@ -17,46 +17,9 @@ using namespace std::chrono_literals;
 using fixclient::BuildNewOrderSingle;
 using fixclient::BuildOrderCancelRequest;
 using fixclient::BuildOrderStatusRequest;
-using fixclient::Client;
 using fixclient::FieldList;
 using fixclient::IsExecutionReportFor;
 using fixclient::IsMsgType;
-
-constexpr auto kWait = 5s;
-
-std::unique_ptr<Client> Connect(int port, std::vector<std::string> brokers) {
-  auto client = std::make_unique<Client>(ClientFor(port, brokers));
-  REQUIRE(client->Start().ok());
-  for (std::size_t i = 0; i < brokers.size(); ++i) {
-    Status s = client->WaitLoggedOn(i, 15s);
-    INFO(brokers[i] << ": " << s.message());
-    REQUIRE(s.ok());
-  }
-  return client;
-}
-
-fixclient::NewOrder Limit(
-    const std::string& id, const std::string& account, Side side,
-    std::int64_t qty, std::int64_t tiyn,
-    fixclient::TimeInForce tif = fixclient::TimeInForce::kDay) {
-  fixclient::NewOrder o;
-  o.cl_ord_id = id;
-  o.account = account;
-  o.symbol = "KZQ-2026";
-  o.side = side;
-  o.qty = Quantity(qty);
-  o.price = Price(tiyn);
-  o.tif = tif;
-  return o;
-}
-
-FIX::Message Expect(Client& c, std::size_t session, const std::string& id,
-                    char exec_type) {
-  auto m = c.WaitFor(session, IsExecutionReportFor(id, exec_type), kWait);
-  INFO("waiting for ExecutionReport " << id << " ExecType " << exec_type);
-  REQUIRE(m.has_value());
-  return *m;
-}
 
 // Polls the server's log until it contains `text`.
 bool LogShows(const ServerProcess& server, const std::string& text,
@@ -99,7 +62,7 @@ TEST_CASE("max_sessions: the session beyond it is refused with a Logout",
   Status refused = third.LogOn(x.port);
   REQUIRE_FALSE(refused.ok());
   CHECK_THAT(refused.message(), Catch::Contains("maximum number of sessions"));
-  CHECK(third.connection().WaitClosed(kWait).ok());
+  CHECK(third.connection().WaitClosed(kSessionWait).ok());
   CHECK(LogShows(*x.server, "refused: maximum number of sessions reached"));
   // The two sessions keep working.
   REQUIRE(two->Send(0, BuildNewOrderSingle(
@@ -107,7 +70,7 @@ TEST_CASE("max_sessions: the session beyond it is refused with a Logout",
               .ok());
   Expect(*two, 0, "a1", '0');
   // When one logs out, its place is free.
-  REQUIRE(two->Logout(1, "bye", kWait).ok());
+  REQUIRE(two->Logout(1, "bye", kSessionWait).ok());
   CHECK(LogShows(*x.server, "session BRK2 logged out"));
   RawBroker again("BRK3");
   Status logged_on = again.LogOn(x.port);
@@ -132,7 +95,7 @@ TEST_CASE("max_messages_per_second: a reject, then a disconnect", "[limits]") {
   for (int i = 0; i < 20; ++i) {
     std::vector<FIX::Message> skipped;
     auto answer = b.WaitFor(IsExecutionReportFor("q" + std::to_string(i), 'I'),
-                            kWait, &skipped);
+                            kSessionWait, &skipped);
     INFO("answer " << i);
     REQUIRE(answer.has_value());
     for (const FIX::Message& m : skipped) {
@@ -161,14 +124,14 @@ TEST_CASE("max_messages_per_second: a reject, then a disconnect", "[limits]") {
     b.set_next_seq(b.next_seq() + 1);
   }
   REQUIRE(b.SendBytes(burst).ok());
-  auto reject = b.WaitFor(IsMsgType("j"), kWait);
+  auto reject = b.WaitFor(IsMsgType("j"), kSessionWait);
   REQUIRE(reject.has_value());
   CHECK(Get(*reject, 45) == std::to_string(over_seq));
   CHECK(Get(*reject, 372) == "D");
   CHECK(Get(*reject, 379) == "r20");
   CHECK(Get(*reject, 380) == "0");
   CHECK_THAT(Get(*reject, 58), Catch::Contains("rate"));
-  CHECK(b.WaitFor(IsMsgType("5"), kWait).has_value());
+  CHECK(b.WaitFor(IsMsgType("5"), kSessionWait).has_value());
   CHECK(b.connection().WaitClosed(10s).ok());
   CHECK(
       LogShows(*x.server, "session BRK1: more than 20 messages in one second"));
@@ -188,7 +151,7 @@ TEST_CASE("max_messages_per_second: a reject, then a disconnect", "[limits]") {
   for (int i = 18; i < 23; ++i) {
     std::string id = "r" + std::to_string(i);
     REQUIRE(again.Send("H", StatusRequest(id)).ok());
-    auto status = again.WaitFor(IsExecutionReportFor(id, 'I'), kWait);
+    auto status = again.WaitFor(IsExecutionReportFor(id, 'I'), kSessionWait);
     INFO(id);
     REQUIRE(status.has_value());
     CHECK(Get(*status, 39) == (i < 20 ? "0" : "8"));
@@ -325,7 +288,7 @@ TEST_CASE("a full registry map: new orders refused, nothing acknowledged lost",
     REQUIRE(
         c->Send(0, BuildNewOrderSingle(Limit(s, "CO-C", Side::kSell, 1, 3000)))
             .ok());
-    auto ack = c->WaitFor(0, IsExecutionReportFor(s), kWait);
+    auto ack = c->WaitFor(0, IsExecutionReportFor(s), kSessionWait);
     REQUIRE(ack.has_value());
     if (Get(*ack, 150) == "8") {
       check_refusal(*ack);
@@ -336,7 +299,7 @@ TEST_CASE("a full registry map: new orders refused, nothing acknowledged lost",
     REQUIRE(
         c->Send(1, BuildNewOrderSingle(Limit(b, "CO-A", Side::kBuy, 1, 3000)))
             .ok());
-    auto fill = c->WaitFor(1, answer_to(b), kWait);
+    auto fill = c->WaitFor(1, answer_to(b), kSessionWait);
     REQUIRE(fill.has_value());
     if (Get(*fill, 150) == "8") {
       check_refusal(*fill);

@@ -10,7 +10,7 @@
 #include <set>
 #include <tuple>
 
-#include "server_harness.h"
+#include "server_session.h"
 
 namespace carbonex::testing {
 namespace {
@@ -24,37 +24,9 @@ using fixclient::BuildOrderCancelRequest;
 using fixclient::BuildOrderMassCancelRequest;
 using fixclient::BuildOrderStatusRequest;
 using fixclient::Client;
-using fixclient::IsExecutionReportFor;
 using fixclient::IsMsgType;
 
-constexpr auto kWait = 5s;
 constexpr const char* kWrongPassword = "wrong-Pa55-7Q";
-
-struct Exchange {
-  explicit Exchange(const std::string& config = "") {
-    db = dir.path() + "/db";
-    Market::Create(db);
-    port = FreePort();
-    server = std::make_unique<ServerProcess>(db, port, config);
-    std::string why;
-    if (!server->Start(&why)) FAIL("server did not start:\n" << why);
-  }
-  ScratchDir dir;
-  std::string db;
-  int port = 0;
-  std::unique_ptr<ServerProcess> server;
-};
-
-std::unique_ptr<Client> Connect(int port, std::vector<std::string> brokers) {
-  auto client = std::make_unique<Client>(ClientFor(port, brokers));
-  REQUIRE(client->Start().ok());
-  for (std::size_t i = 0; i < brokers.size(); ++i) {
-    Status s = client->WaitLoggedOn(i, 15s);
-    INFO(brokers[i] << ": " << s.message());
-    REQUIRE(s.ok());
-  }
-  return client;
-}
 
 // One Logon of comp_id over a fresh connection. Returns "A" when the
 // session was established (it is then logged out again), otherwise the Text
@@ -77,10 +49,10 @@ std::string TryLogon(int port, const std::string& comp_id,
                                     {34, "2"},
                                     {52, fixclient::UtcTimestampNow()}}))
                 .ok());
-    CHECK(raw.WaitClosed(kWait).ok());
+    CHECK(raw.WaitClosed(kSessionWait).ok());
     return "A";
   }
-  CHECK(raw.WaitClosed(kWait).ok());
+  CHECK(raw.WaitClosed(kSessionWait).ok());
   if (type != "5") return "unexpected MsgType " + type;
   // QuickFIX puts its own prefix before the reason the server gives.
   std::string text = Get(*answer, 58);
@@ -149,27 +121,6 @@ std::string ReadWhole(const std::string& path) {
   std::ifstream in(path, std::ios::binary);
   return std::string((std::istreambuf_iterator<char>(in)),
                      std::istreambuf_iterator<char>());
-}
-
-fixclient::NewOrder Limit(const std::string& id, const std::string& account,
-                          Side side, std::int64_t qty, std::int64_t tiyn,
-                          const std::string& symbol = "KZQ-2026") {
-  fixclient::NewOrder o;
-  o.cl_ord_id = id;
-  o.account = account;
-  o.symbol = symbol;
-  o.side = side;
-  o.qty = Quantity(qty);
-  o.price = Price(tiyn);
-  return o;
-}
-
-FIX::Message Expect(Client& c, std::size_t session, const std::string& id,
-                    char exec_type) {
-  auto m = c.WaitFor(session, IsExecutionReportFor(id, exec_type), kWait);
-  INFO("waiting for ExecutionReport " << id << " ExecType " << exec_type);
-  REQUIRE(m.has_value());
-  return *m;
 }
 
 // ---------------------------------------------------------------------------
@@ -272,7 +223,7 @@ TEST_CASE("a logon storm is merged in the audit log and trading goes on",
       }
       Result<FIX::Message> answer = raw.Read(15s);
       if (answer.ok() && fixclient::MsgTypeOf(*answer) == "5") ++answered;
-      (void)raw.WaitClosed(kWait);
+      (void)raw.WaitClosed(kSessionWait);
     }
   });
   // Orders are acknowledged while the storm runs.
@@ -308,7 +259,7 @@ TEST_CASE("passwords appear in no log", "[security]") {
     REQUIRE(raw.SendRaw(BuildFrame(fixclient::LogonFields(
                             "NOBODY", "CARBONEX", 1, "NOBODY", kWrongPassword)))
                 .ok());
-    CHECK(raw.WaitClosed(kWait).ok());
+    CHECK(raw.WaitClosed(kSessionWait).ok());
   }
   CHECK(x.server->Terminate() == 0);
   std::vector<std::string> texts = {x.server->Log()};
@@ -423,7 +374,7 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
   // By ClOrdID, with the order's own account, symbol and side.
   fixclient::CancelOrder cancel{"k1", "same", "CO-A", "KZQ-2026", Side::kBuy};
   REQUIRE(c->Send(1, BuildOrderCancelRequest(cancel)).ok());
-  auto cxl = c->WaitFor(1, IsMsgType("9"), kWait);
+  auto cxl = c->WaitFor(1, IsMsgType("9"), kSessionWait);
   REQUIRE(cxl.has_value());
   CHECK(Get(*cxl, 102) == "1");  // unknown order
 
@@ -433,7 +384,7 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
         {"k2", "nothing-of-mine", "CO-A", "KZQ-2026", Side::kBuy});
     by_id.setField(37, brk1_order);
     REQUIRE(c->Send(session, by_id).ok());
-    cxl = c->WaitFor(session, IsMsgType("9"), kWait);
+    cxl = c->WaitFor(session, IsMsgType("9"), kSessionWait);
     REQUIRE(cxl.has_value());
     CHECK(Get(*cxl, 102) == "1");
     CHECK(Get(*cxl, 434) == "1");
@@ -443,7 +394,7 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
                                         Side::kBuy, Quantity(1), Price(1000)});
     replace.setField(37, brk1_order);
     REQUIRE(c->Send(session, replace).ok());
-    cxl = c->WaitFor(session, IsMsgType("9"), kWait);
+    cxl = c->WaitFor(session, IsMsgType("9"), kSessionWait);
     REQUIRE(cxl.has_value());
     CHECK(Get(*cxl, 102) == "1");
     CHECK(Get(*cxl, 434) == "2");
@@ -465,7 +416,7 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
                                                      "KZQ-2026", Side::kBuy,
                                                      Quantity(1), Price(1000)}))
               .ok());
-  cxl = c->WaitFor(1, IsMsgType("9"), kWait);
+  cxl = c->WaitFor(1, IsMsgType("9"), kSessionWait);
   REQUIRE(cxl.has_value());
   CHECK(Get(*cxl, 102) == "1");
   // Status by ClOrdID from BRK2: unknown.
@@ -489,21 +440,21 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
       {"k7", fixclient::MassCancelScope::kAllOfBroker, ""});
   named.setField(1, "CO-A");
   REQUIRE(c->Send(1, named).ok());
-  auto session_reject = c->WaitFor(1, IsMsgType("3"), kWait);
+  auto session_reject = c->WaitFor(1, IsMsgType("3"), kSessionWait);
   REQUIRE(session_reject.has_value());
   CHECK(Get(*session_reject, 371) == "1");
   // BRK2's mass cancels, all and by symbol, find nothing of its own.
   REQUIRE(c->Send(1, BuildOrderMassCancelRequest(
                          {"k8", fixclient::MassCancelScope::kAllOfBroker, ""}))
               .ok());
-  auto report = c->WaitFor(1, IsMsgType("r"), kWait);
+  auto report = c->WaitFor(1, IsMsgType("r"), kSessionWait);
   REQUIRE(report.has_value());
   CHECK(Get(*report, 533) == "0");
   REQUIRE(
       c->Send(1, BuildOrderMassCancelRequest(
                      {"k9", fixclient::MassCancelScope::kBySymbol, "KZQ-2026"}))
           .ok());
-  report = c->WaitFor(1, IsMsgType("r"), kWait);
+  report = c->WaitFor(1, IsMsgType("r"), kSessionWait);
   REQUIRE(report.has_value());
   CHECK(Get(*report, 533) == "0");
   // BRK3's mass cancel on the shared account cancels its own order only.
@@ -514,7 +465,7 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
   REQUIRE(c->Send(2, BuildOrderMassCancelRequest(
                          {"k10", fixclient::MassCancelScope::kAllOfBroker, ""}))
               .ok());
-  report = c->WaitFor(2, IsMsgType("r"), kWait);
+  report = c->WaitFor(2, IsMsgType("r"), kSessionWait);
   REQUIRE(report.has_value());
   CHECK(Get(*report, 533) == "1");
   auto mine_canceled = c->WaitFor(
@@ -522,7 +473,7 @@ TEST_CASE("a broker cannot touch or see another broker's orders",
       [](const FIX::Message& m) {
         return fixclient::MsgTypeOf(m) == "8" && Get(m, 150) == "4";
       },
-      kWait);
+      kSessionWait);
   REQUIRE(mine_canceled.has_value());
   INFO(fixclient::Describe(*mine_canceled));
   CHECK(
@@ -563,7 +514,7 @@ TEST_CASE("fills are private to each side, market data is public",
                      fixclient::MdEntryType::kTrade};
   sub.symbols = {"KZQ-2026"};
   REQUIRE(c->Send(2, BuildMarketDataRequest(sub)).ok());
-  REQUIRE(c->WaitFor(2, IsMsgType("W"), kWait).has_value());
+  REQUIRE(c->WaitFor(2, IsMsgType("W"), kSessionWait).has_value());
 
   REQUIRE(c->Send(0, BuildNewOrderSingle(
                          Limit("sell1", "CO-A", Side::kSell, 10, 2500)))
@@ -587,7 +538,7 @@ TEST_CASE("fills are private to each side, market data is public",
   // order or broker of anyone.
   bool trade_seen = false;
   for (int i = 0; i < 10 && !trade_seen; ++i) {
-    auto md = c->WaitFor(2, IsMsgType("X"), kWait);
+    auto md = c->WaitFor(2, IsMsgType("X"), kSessionWait);
     REQUIRE(md.has_value());
     const std::string text = md->toString();
     for (const char* secret :
@@ -630,7 +581,7 @@ TEST_CASE("cancel-on-disconnect of one broker leaves another's orders",
     snap.md_req_id = "s" + std::to_string(i);
     snap.symbols = {"KZQ-2026"};
     REQUIRE(brk1->Send(0, BuildMarketDataRequest(snap)).ok());
-    auto w = brk1->WaitFor(0, IsMsgType("W"), kWait);
+    auto w = brk1->WaitFor(0, IsMsgType("W"), kSessionWait);
     REQUIRE(w.has_value());
     cancelled = w->toString().find("\001270=11") == std::string::npos;
     if (!cancelled) std::this_thread::sleep_for(100ms);

@@ -18,14 +18,14 @@ using testing::Snapshot;
 using testing::TempDir;
 
 const std::string& Companies() {
-  static const std::string text =
+  static const std::string kText =
       ReadText(DataFile("nap-2018-2020/companies.csv"));
-  return text;
+  return kText;
 }
 const std::string& Installations() {
-  static const std::string text =
+  static const std::string kText =
       ReadText(DataFile("nap-2018-2020/installations.csv"));
-  return text;
+  return kText;
 }
 
 // The published totals (row "ALL" and per sector) from totals.csv.

@@ -47,8 +47,8 @@ struct SessionSlot {
 }  // namespace
 
 const std::string& DefaultDataDictionaryPath() {
-  static const std::string path = CARBONEX_FIX44_DICTIONARY;
-  return path;
+  static const std::string kPath = CARBONEX_FIX44_DICTIONARY;
+  return kPath;
 }
 
 struct Client::State {

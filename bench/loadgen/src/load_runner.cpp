@@ -103,6 +103,9 @@ struct Shared {
           FieldOf(message, FIX::FIELD::OrdStatus).value_or("");
       if (exec_type == "8") {
         ++report.rejected;
+        ++report.reject_reasons
+              [FieldOf(message, FIX::FIELD::OrdRejReason).value_or("-") + " " +
+               FieldOf(message, FIX::FIELD::Text).value_or("")];
       }
       if (exec_type == "F") {
         ++report.fills;

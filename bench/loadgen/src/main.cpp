@@ -111,6 +111,10 @@ void PrintText(const LoadReport& report, const LoadOptions& options) {
       static_cast<unsigned long long>(report.business_rejects),
       static_cast<unsigned long long>(report.send_failures),
       report.session_lost ? "; a session was LOST" : "");
+  for (const auto& [reason, count] : report.reject_reasons) {
+    std::printf("  rejects with OrdRejReason %s: %llu\n", reason.c_str(),
+                static_cast<unsigned long long>(count));
+  }
   std::printf("elapsed %.3f s, throughput %.1f acked requests/s\n",
               report.elapsed_s, report.throughput);
   const auto& l = report.latency;
@@ -134,6 +138,7 @@ void PrintJson(const LoadReport& report, const LoadOptions& options) {
       {"unacked", report.unacked},
       {"fills", report.fills},
       {"rejects", report.rejected},
+      {"reject_reasons", report.reject_reasons},
       {"cancel_rejects", report.cancel_rejects},
       {"business_rejects", report.business_rejects},
       {"send_failures", report.send_failures},

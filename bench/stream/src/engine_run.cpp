@@ -33,9 +33,21 @@ constexpr std::size_t kIndex =
 // Records what ReplayCommands reports and counts the market data, as a
 // server's sink hands events on: one switch on the event kind, no copy of
 // the event, no per-event work beyond that for the ones not recorded.
+// Trades and accepted orders are written into buffers sized (and touched)
+// before the timed loop; Finish() trims them to what was written.
 class RecordingSink final : public engine::EventSink {
  public:
-  explicit RecordingSink(EngineRun* run) : run_(run) {}
+  RecordingSink(EngineRun* run, std::size_t commands) : run_(run) {
+    // A command accepts at most one order; each fill removes its maker or
+    // completes its taker, so a stream of n commands has at most 2n fills.
+    run_->trades.assign(2 * commands, EngineRun::Trade{});
+    run_->accepted.assign(commands, {});
+  }
+
+  void Finish() {
+    run_->trades.resize(trades_);
+    run_->accepted.resize(accepted_);
+  }
 
   void OnEvent(const engine::Event& event) override {
     switch (event.body.index()) {
@@ -45,16 +57,28 @@ class RecordingSink final : public engine::EventSink {
       case kIndex<engine::TradeExecuted>: {
         const auto& trade = *std::get_if<engine::TradeExecuted>(&event.body);
         const bool buy_took = trade.aggressor == Side::kBuy;
-        run_->trades.push_back(
-            EngineRun::Trade{buy_took ? trade.buy_order : trade.sell_order,
-                             buy_took ? trade.sell_order : trade.buy_order,
-                             trade.price, trade.qty});
+        const EngineRun::Trade record{
+            buy_took ? trade.buy_order : trade.sell_order,
+            buy_took ? trade.sell_order : trade.buy_order, trade.price,
+            trade.qty};
+        if (trades_ < run_->trades.size()) {
+          run_->trades[trades_] = record;
+        } else {
+          Grow(&run_->trades, record);
+        }
+        ++trades_;
         break;
       }
       case kIndex<engine::OrderAccepted>: {
         const auto& accepted = *std::get_if<engine::OrderAccepted>(&event.body);
-        run_->accepted.emplace_back(accepted.order.order_id,
-                                    accepted.order.cl_ord_id);
+        std::pair<OrderId, ClientOrderId> record{accepted.order.order_id,
+                                                 accepted.order.cl_ord_id};
+        if (accepted_ < run_->accepted.size()) {
+          run_->accepted[accepted_] = record;
+        } else {
+          Grow(&run_->accepted, record);
+        }
+        ++accepted_;
         break;
       }
       case kIndex<engine::CancelRejected>:
@@ -69,7 +93,16 @@ class RecordingSink final : public engine::EventSink {
   }
 
  private:
+  // Past the sized buffer (a command source that breaks the bounds above):
+  // append, out of the common path.
+  template <typename T>
+  [[gnu::noinline]] static void Grow(std::vector<T>* buffer, const T& item) {
+    buffer->push_back(item);
+  }
+
   EngineRun* run_;
+  std::size_t trades_ = 0;
+  std::size_t accepted_ = 0;
 };
 
 Result<EngineRun> RunEnginePass(const AccountState& state,
@@ -77,9 +110,7 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
                                 const ReplayOptions& options,
                                 std::vector<std::uint32_t>* latency_samples) {
   EngineRun run;
-  internal::PrepareBuffer(&run.trades, 2 * commands.size());
-  internal::PrepareBuffer(&run.accepted, commands.size());
-  RecordingSink sink(&run);
+  RecordingSink sink(&run, commands.size());
   engine::EngineOptions engine_options;
   engine_options.expected_orders = options.expected_orders;
   // The stream is one trading day: make room for its done orders up front
@@ -97,6 +128,7 @@ Result<EngineRun> RunEnginePass(const AccountState& state,
   } else {
     TimeEach(commands.size(), step, latency_samples);
   }
+  sink.Finish();
   if (Status status = engine.CheckInvariants(); !status.ok()) {
     return Status::Internal("engine invariant violated after replay: " +
                             status.message());

@@ -13,8 +13,8 @@ namespace carbonex::fixclient {
 namespace {
 
 const FIX::DataDictionary& Dictionary() {
-  static const FIX::DataDictionary dictionary(DefaultDataDictionaryPath());
-  return dictionary;
+  static const FIX::DataDictionary kDictionary(DefaultDataDictionaryPath());
+  return kDictionary;
 }
 
 // Serialises a built message with a session header, parses it back with the

@@ -14,7 +14,7 @@ namespace carbonex::stream {
 // The seed is drawn once per test process, so the sections of a test case
 // share it.
 inline std::uint64_t TestSeed(const char* test_name) {
-  static const std::uint64_t seed = [] {
+  static const std::uint64_t kSeed = [] {
     std::uint64_t value = 0;
     // NOLINTNEXTLINE(concurrency-mt-unsafe): tests read the environment once.
     if (const char* env = std::getenv("CARBONEX_SEED"); env != nullptr) {
@@ -25,8 +25,8 @@ inline std::uint64_t TestSeed(const char* test_name) {
     }
     return value;
   }();
-  std::cout << test_name << ": CARBONEX_SEED=" << seed << '\n';
-  return seed;
+  std::cout << test_name << ": CARBONEX_SEED=" << kSeed << '\n';
+  return kSeed;
 }
 
 }  // namespace carbonex::stream

@@ -15,9 +15,9 @@
 // ordered per side in a sorted vector (best level at the back); OrderId →
 // node is an open-addressing IdMap. Nothing is allocated per order once the
 // pools have reached the book's peak size (reserved up front from
-// `expected_orders`). A resting order costs a 40-byte node plus 32-64 bytes
+// `expected_orders`). A resting order costs a 48-byte node plus 32-64 bytes
 // of IdMap (16-byte entries, 25-50% load once the table has grown to fit):
-// at most 104 bytes, plus 48 bytes per price level.
+// at most 112 bytes, plus 48 bytes per price level.
 //
 // Complexity: Cancel and ReduceOpen are O(1) (plus O(log L) to drop a level
 // that became empty, L = levels on that side); resting at an existing level
@@ -196,6 +196,7 @@ class OrderBook {
     std::uint32_t next = kNil;   // (next doubles as the free-list link)
     std::uint32_t tag = 0;       // the caller's handle (Rest)
   };
+  static_assert(sizeof(Node) == 48, "docs/engine.md quotes the node size");
 
   struct Level {
     Price price;
@@ -208,6 +209,7 @@ class OrderBook {
     std::uint32_t record = 0;  // its entry in recorded_ (epoch == epoch_)
     Side side = Side::kBuy;
   };
+  static_assert(sizeof(Level) == 48, "docs/engine.md quotes the level size");
 
   // Ladder entry: sorted worst → best, so the best level is at the back and
   // the common operations (match at the touch, add near the touch) shift

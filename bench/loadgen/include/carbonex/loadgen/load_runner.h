@@ -86,6 +86,9 @@ struct LoadReport {
   std::uint64_t cancel_rejects = 0;    // OrderCancelReject (9)
   std::uint64_t business_rejects = 0;  // BusinessMessageReject (j)
   std::uint64_t fills = 0;             // ExecutionReports with ExecType F
+  // Rejects (ExecType 8) by OrdRejReason(103) and Text(58), e.g.
+  // "3 account has too many open orders": what the set-up got wrong.
+  std::map<std::string, std::uint64_t> reject_reasons;
   std::uint64_t send_failures = 0;
   bool session_lost = false;  // a session logged out during the run
   double elapsed_s = 0;       // first send to last reply

@@ -1,0 +1,90 @@
+// BatchingResponder: coalesces a session's outbound FIX messages into one
+// socket write.
+//
+// QuickFIX writes every message it sends with its own call into the
+// connection (its Responder), one system call each. A BatchingResponder sits
+// between a logged-on FIX::Session and its connection: a thread that has
+// several messages to send marks all but the last with HoldOnThisThread(true);
+// those are appended to a buffer instead of written, and the next message
+// sent without the mark (from any thread) is written together with the
+// buffer, in one call into the connection.
+//
+// Order and sequence numbers are unchanged: FIX::Session assigns MsgSeqNum,
+// stores the message and calls its responder under its own lock, so the
+// buffer holds messages in sequence order, and every message is in the
+// session's store before it reaches the buffer (a message lost with a
+// dropped connection is resent on request, as any unsent message is).
+// Nothing else about the session changes: QuickFIX still parses, validates,
+// sequences and stores every message. Over TLS the connection still does the
+// writing; over plain TCP the responder writes to the connection's socket
+// itself, because QuickFIX 1.15.1's ThreadedSocketConnection::send passes
+// the whole length again after a partial write (it would read past the
+// message), which larger writes would make likelier.
+//
+// Lifetime: Attach() is called on the session's own thread when it logs on
+// (the Session's responder is then its connection). The connection replaces
+// or clears the Session's responder itself when it closes; the buffer is
+// dropped at the next Attach() or disconnect().
+//
+// Thread-safety: send() and disconnect() may be called from any thread (they
+// take an internal lock); HoldOnThisThread() affects the calling thread only.
+#ifndef CARBONEX_GATEWAY_BATCHING_RESPONDER_H_
+#define CARBONEX_GATEWAY_BATCHING_RESPONDER_H_
+
+#include <quickfix/Responder.h>
+#include <quickfix/Session.h>
+
+#include <cstddef>
+#include <mutex>
+#include <string>
+
+namespace carbonex::gateway {
+
+class BatchingResponder final : public FIX::Responder {
+ public:
+  // Most bytes held before a held message is written anyway.
+  static constexpr std::size_t kMaxHeldBytes = std::size_t{64} * 1024;
+
+  // Puts this responder in front of `session`'s current one, a
+  // FIX::ThreadedSocketConnection when `plain_socket` (its socket is then
+  // written directly), otherwise any connection (TLS). Returns false (and
+  // changes nothing) when the session has no responder or already has this
+  // one.
+  bool Attach(FIX::Session& session, bool plain_socket);
+
+  // Forwards to `inner` from now on, writing to `fd` directly when fd >= 0;
+  // drops anything held. Attach() calls it; tests call it with their own
+  // responder or socket.
+  void Reset(FIX::Responder* inner, int fd);
+
+  // While true, messages this thread sends through a session with a
+  // BatchingResponder are held (up to kMaxHeldBytes) for the next write.
+  static void HoldOnThisThread(bool hold);
+
+  // The responder a BatchingResponder forwards to, or `responder` itself.
+  static FIX::Responder* Unwrap(FIX::Responder* responder);
+
+  // FIX::Responder.
+  bool send(const std::string& message) override;
+  void disconnect() override;
+
+  // Messages written so far, and the calls into the connection that wrote
+  // them (for tests and diagnostics).
+  std::size_t messages_written() const;
+  std::size_t writes() const;
+
+ private:
+  bool Write(const std::string& bytes);  // mu_ held
+
+  mutable std::mutex mu_;
+  FIX::Responder* inner_ = nullptr;   // mu_
+  int fd_ = -1;                       // mu_; >= 0: write here, not inner_
+  std::string held_;                  // mu_
+  std::size_t held_count_ = 0;        // mu_
+  std::size_t messages_written_ = 0;  // mu_
+  std::size_t writes_ = 0;            // mu_
+};
+
+}  // namespace carbonex::gateway
+
+#endif  // CARBONEX_GATEWAY_BATCHING_RESPONDER_H_

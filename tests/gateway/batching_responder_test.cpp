@@ -1,0 +1,151 @@
+#define CATCH_CONFIG_MAIN
+#include "batching_responder.h"
+
+#include <sys/socket.h>
+#include <unistd.h>
+
+#include <array>
+#include <catch2/catch.hpp>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace carbonex::gateway {
+namespace {
+
+// Records what reaches the connection, one entry per write.
+class RecordingResponder : public FIX::Responder {
+ public:
+  bool send(const std::string& bytes) override {
+    writes.push_back(bytes);
+    return ok;
+  }
+  void disconnect() override { ++disconnects; }
+  std::vector<std::string> writes;
+  int disconnects = 0;
+  bool ok = true;
+};
+
+// Holds on the calling thread for the scope.
+struct Hold {
+  Hold() { BatchingResponder::HoldOnThisThread(true); }
+  ~Hold() { BatchingResponder::HoldOnThisThread(false); }
+  Hold(const Hold&) = delete;
+  Hold& operator=(const Hold&) = delete;
+};
+
+TEST_CASE("without a connection nothing is sent") {
+  BatchingResponder responder;
+  CHECK_FALSE(responder.send("a"));
+  CHECK(responder.writes() == 0);
+}
+
+TEST_CASE("unheld messages are written one by one") {
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  CHECK(responder.send("one"));
+  CHECK(responder.send("two"));
+  CHECK(inner.writes == std::vector<std::string>{"one", "two"});
+  CHECK(responder.writes() == 2);
+  CHECK(responder.messages_written() == 2);
+}
+
+TEST_CASE("held messages go out with the next unheld one, in order") {
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  {
+    Hold hold;
+    CHECK(responder.send("1;"));
+    CHECK(responder.send("2;"));
+  }
+  CHECK(inner.writes.empty());
+  CHECK(responder.send("3;"));
+  CHECK(inner.writes == std::vector<std::string>{"1;2;3;"});
+  CHECK(responder.writes() == 1);
+  CHECK(responder.messages_written() == 3);
+}
+
+TEST_CASE("another thread's message flushes what is held, before it") {
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  {
+    Hold hold;
+    CHECK(responder.send("held;"));
+    // A heartbeat from the session's own thread is not held.
+    std::thread other([&] { CHECK(responder.send("heartbeat;")); });
+    other.join();
+  }
+  CHECK(inner.writes == std::vector<std::string>{"held;heartbeat;"});
+}
+
+TEST_CASE("holding stops at the byte limit") {
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  const std::string big(BatchingResponder::kMaxHeldBytes / 2 + 1, 'x');
+  {
+    Hold hold;
+    CHECK(responder.send(big));  // held
+    CHECK(responder.send(big));  // over the limit: written with the first
+  }
+  REQUIRE(inner.writes.size() == 1);
+  CHECK(inner.writes[0] == big + big);
+}
+
+TEST_CASE("a failed write is reported") {
+  RecordingResponder inner;
+  inner.ok = false;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  CHECK_FALSE(responder.send("x"));
+}
+
+TEST_CASE("disconnect drops what is held and passes the disconnect on") {
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  {
+    Hold hold;
+    CHECK(responder.send("lost;"));
+  }
+  responder.disconnect();
+  CHECK(inner.disconnects == 1);
+  CHECK_FALSE(responder.send("after;"));
+  CHECK(inner.writes.empty());
+  // A new connection starts with nothing held.
+  RecordingResponder next;
+  responder.Reset(&next, -1);
+  CHECK(responder.send("fresh;"));
+  CHECK(next.writes == std::vector<std::string>{"fresh;"});
+}
+
+TEST_CASE("with a socket, held messages reach it in one write") {
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, fds[0]);
+  {
+    Hold hold;
+    CHECK(responder.send("8=FIX.4.4|a|"));
+    CHECK(responder.send("8=FIX.4.4|b|"));
+  }
+  CHECK(responder.send("8=FIX.4.4|c|"));
+  CHECK(inner.writes.empty());  // the socket is written directly
+  CHECK(responder.writes() == 1);
+  std::string got(64, '\0');
+  ssize_t n = ::recv(fds[1], got.data(), got.size(), 0);
+  REQUIRE(n > 0);
+  got.resize(static_cast<std::size_t>(n));
+  CHECK(got == "8=FIX.4.4|a|8=FIX.4.4|b|8=FIX.4.4|c|");
+  ::close(fds[1]);
+  // The peer is gone: the write fails (no SIGPIPE).
+  CHECK_FALSE(responder.send("lost"));
+  ::close(fds[0]);
+}
+
+}  // namespace
+}  // namespace carbonex::gateway
