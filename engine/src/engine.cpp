@@ -992,10 +992,11 @@ void Engine::Impl::Execute(const Command& command) {
 
 void Engine::Impl::FlushMarketData() {
   if (touched_.empty()) return;
-  if (touched_.size() > 1)
+  if (touched_.size() > 1) {
     std::sort(
         touched_.begin(), touched_.end(),
         [](const Instrument* a, const Instrument* b) { return a->id < b->id; });
+  }
   for (Instrument* ins : touched_) {
     ins->touched = false;
     ins->book.TakeLevelChanges([&](const LevelChange& c) {
