@@ -262,7 +262,11 @@ class Engine::Impl {
   struct Instrument {
     Instrument(InstrumentId i, Price t, Quantity m, TradingStatus s,
                std::size_t reserve)
-        : id(i), tick(t), max_order_qty(m), status(s), book(reserve) {}
+        : id(i),
+          tick(t),
+          max_order_qty(m),
+          status(s),
+          book(reserve, /*index_ids=*/false) {}
     InstrumentId id;
     Price tick;
     Quantity max_order_qty;
@@ -282,6 +286,9 @@ class Engine::Impl {
     std::uint32_t slot = 0;     // own position in records_
     std::uint64_t cl_hash = 0;  // ClientOrderIndex::Hash of its key
     std::uint32_t next_free = IdMap::kNotFound;
+    // Its node in the instrument's book while it rests there (the book
+    // keeps no OrderId index of its own), else OrderBook::kNoHandle.
+    std::uint32_t node = OrderBook::kNoHandle;
     // The order's account, its broker's open-order count and (with risk
     // checks) its position, bound while the order is live (std::map nodes
     // never move).
@@ -552,6 +559,13 @@ class Engine::Impl {
   void OnFill(std::uint32_t taker_slot, Instrument& ins, const BookFill& fill);
   // Matches a live order as taker, then rests or cancels its remainder.
   void Execute(std::uint32_t slot, Instrument& ins, std::optional<Cash> budget);
+  // Removes a live order from its book if it rests there.
+  void Unrest(Record& rec, Instrument& ins) {
+    if (rec.node == OrderBook::kNoHandle) return;
+    ins.book.CancelHandle(rec.node);
+    rec.node = OrderBook::kNoHandle;
+    Touch(ins);
+  }
   // Takes a live order out: removes it from the book (if resting), releases
   // its reservations, and marks it done with `status`.
   void Finish(Record& rec, Instrument& ins, OrderStatus status);
@@ -719,6 +733,7 @@ std::uint32_t Engine::Impl::AllocRecord() {
   rec.slot = slot;
   rec.cl_hash = 0;
   rec.next_free = IdMap::kNotFound;
+  rec.node = OrderBook::kNoHandle;
   rec.acc = nullptr;
   rec.broker_open = nullptr;
   rec.pos = nullptr;
@@ -918,7 +933,7 @@ void Engine::Impl::OnFill(std::uint32_t taker_slot, Instrument& ins,
 
 void Engine::Impl::Finish(Record& rec, Instrument& ins, OrderStatus status) {
   OrderView& v = rec.view;
-  if (ins.book.Cancel(v.order_id)) Touch(ins);
+  Unrest(rec, ins);
   ReleaseFor(rec, v.leaves_qty);
   v.leaves_qty = Quantity{0};
   v.status = status;
@@ -976,8 +991,9 @@ void Engine::Impl::Execute(std::uint32_t slot, Instrument& ins,
     CancelLive(slot, ins, *reason, ClientOrderId{});
     return;
   }
-  ins.book.Rest(rec.view.order_id, rec.view.side, *rec.view.price,
-                rec.view.leaves_qty, rec.view.account, slot);
+  rec.node =
+      ins.book.RestWithHandle(rec.view.order_id, rec.view.side, *rec.view.price,
+                              rec.view.leaves_qty, rec.view.account, slot);
   Touch(ins);
 }
 
@@ -1220,7 +1236,7 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
   ReserveFor(rec);
   if (new_leaves.value() == 0) {
     // Lowered to exactly the filled quantity: nothing is left open.
-    if (ins.book.Cancel(v.order_id)) Touch(ins);
+    Unrest(rec, ins);
     v.status = OrderStatus::kFilled;
     MarkDone(rec);
     Emit(OrderReplaced{v, orig, false});
@@ -1228,14 +1244,14 @@ void Engine::Impl::Handle(const ReplaceOrder& c) {
     return;
   }
   if (keep) {
-    if (new_leaves < old_leaves) {
-      ins.book.ReduceOpen(v.order_id, new_leaves);
+    if (new_leaves < old_leaves && rec.node != OrderBook::kNoHandle) {
+      ins.book.ReduceOpenHandle(rec.node, new_leaves);
       Touch(ins);
     }
     Emit(OrderReplaced{v, orig, true});
     return;
   }
-  if (ins.book.Cancel(v.order_id)) Touch(ins);
+  Unrest(rec, ins);
   Emit(OrderReplaced{v, orig, false});
   // The replaced order re-enters as an incoming order at its new price.
   Execute(slot, ins, std::nullopt);
@@ -1500,18 +1516,19 @@ Status Engine::Impl::CheckInvariants() const {
       return fail("instrument " + std::to_string(id) + ": " + book_error);
     }
     std::string error;
-    ins.book.ForEachResting(
-        [&](OrderId oid, Side side, Price price, Quantity open) {
-          if (!error.empty()) return;
-          const Record* rec = RecordOf(oid);
-          if (rec == nullptr || !rec->live || rec->view.instrument != ins.id ||
-              rec->view.side != side || rec->view.price != price ||
-              rec->view.leaves_qty != open ||
-              ins.book.Find(oid)->owner != rec->view.account) {
-            error = "resting order " + std::to_string(oid.value()) +
-                    " disagrees with its record";
-          }
-        });
+    ins.book.ForEachResting([&](OrderId oid, Side side, Price price,
+                                Quantity open) {
+      if (!error.empty()) return;
+      const Record* rec = RecordOf(oid);
+      if (rec == nullptr || !rec->live || rec->view.instrument != ins.id ||
+          rec->view.side != side || rec->view.price != price ||
+          rec->view.leaves_qty != open || rec->node == OrderBook::kNoHandle ||
+          ins.book.AtHandle(rec->node).id != oid ||
+          ins.book.AtHandle(rec->node).owner != rec->view.account) {
+        error = "resting order " + std::to_string(oid.value()) +
+                " disagrees with its record";
+      }
+    });
     if (!error.empty()) return fail(error);
     resting += ins.book.RestingOrders();
   }
@@ -1880,10 +1897,15 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     if (ins == nullptr) return corrupt("book of unknown instrument");
     const std::uint32_t n = r.U32();
     for (std::uint32_t k = 0; k < n && r.ok(); ++k) {
-      const Record* rec = RecordOf(OrderId{r.U64()});
+      Record* rec = RecordOf(OrderId{r.U64()});
       if (rec == nullptr || !rec->live || rec->view.instrument != ins->id ||
-          !ins->book.Rest(rec->view.order_id, rec->view.side, *rec->view.price,
-                          rec->view.leaves_qty, rec->view.account, rec->slot)) {
+          rec->node != OrderBook::kNoHandle) {
+        return corrupt("bad resting order");
+      }
+      rec->node = ins->book.RestWithHandle(
+          rec->view.order_id, rec->view.side, *rec->view.price,
+          rec->view.leaves_qty, rec->view.account, rec->slot);
+      if (rec->node == OrderBook::kNoHandle) {
         return corrupt("bad resting order");
       }
     }

@@ -4,8 +4,8 @@
 
 namespace carbonex::engine {
 
-OrderBook::OrderBook(std::size_t expected_orders)
-    : order_map_(expected_orders) {
+OrderBook::OrderBook(std::size_t expected_orders, bool index_ids)
+    : index_ids_(index_ids), order_map_(index_ids ? expected_orders : 0) {
   nodes_.reserve(expected_orders);
   // Levels are far fewer than orders; a few hundred per side is typical.
   levels_.reserve(1024);
@@ -88,22 +88,24 @@ void OrderBook::FreeLevel(std::uint32_t idx) {
   free_level_ = idx;
 }
 
-bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
-                     AccountId owner, std::uint32_t tag) {
+std::uint32_t OrderBook::RestWithHandle(OrderId id, Side side, Price price,
+                                        Quantity open, AccountId owner,
+                                        std::uint32_t tag) {
   if (price.value() <= 0 || open.value() <= 0 ||
       id.value() == IdMap::kEmptyKey) {
-    return false;
+    return kNoHandle;
   }
   const std::vector<Rung>& opposite = Ladder(Opposite(side));
   if (!opposite.empty() && Crosses(side, price, opposite.back().price)) {
-    return false;
+    return kNoHandle;
   }
   // One probe both checks the id and indexes the new node.
   const std::uint32_t idx = AllocNode();
-  if (!order_map_.Insert(id.value(), idx)) {
+  if (index_ids_ && !order_map_.Insert(id.value(), idx)) {
     FreeNode(idx);
-    return false;
+    return kNoHandle;
   }
+  ++resting_;
 
   std::vector<Rung>& ladder = Ladder(side);
   const std::size_t pos = LadderPos(side, price);
@@ -135,7 +137,7 @@ bool OrderBook::Rest(OrderId id, Side side, Price price, Quantity open,
   level.tail = idx;
   ++level.count;
   level.total += open;
-  return true;
+  return idx;
 }
 
 void OrderBook::RemoveLevelFromLadder(const Level& level) {
@@ -165,7 +167,8 @@ void OrderBook::RemoveNode(std::uint32_t idx) {
   }
   --level.count;
   level.total -= n.open;
-  order_map_.Erase(n.id.value());
+  if (index_ids_) order_map_.Erase(n.id.value());
+  --resting_;
   FreeNode(idx);
   if (level.count == 0) {
     RemoveLevelFromLadder(level);
@@ -183,6 +186,10 @@ bool OrderBook::Cancel(OrderId id) {
 bool OrderBook::ReduceOpen(OrderId id, Quantity new_open) {
   const std::uint32_t idx = order_map_.Find(id.value());
   if (idx == IdMap::kNotFound) return false;
+  return ReduceOpenHandle(idx, new_open);
+}
+
+bool OrderBook::ReduceOpenHandle(std::uint32_t idx, Quantity new_open) {
   Node& n = nodes_[idx];
   if (new_open.value() <= 0 || new_open > n.open) return false;
   Level& level = levels_[n.level];
@@ -195,7 +202,11 @@ bool OrderBook::ReduceOpen(OrderId id, Quantity new_open) {
 std::optional<RestingOrder> OrderBook::Find(OrderId id) const {
   const std::uint32_t idx = order_map_.Find(id.value());
   if (idx == IdMap::kNotFound) return std::nullopt;
-  const Node& n = nodes_[idx];
+  return AtHandle(idx);
+}
+
+RestingOrder OrderBook::AtHandle(std::uint32_t handle) const {
+  const Node& n = nodes_[handle];
   return RestingOrder{n.id, levels_[n.level].side, n.price, n.open, n.owner};
 }
 
@@ -310,7 +321,7 @@ std::string OrderBook::CheckInvariants() const {
           return "order " + std::to_string(node.id.value()) +
                  " rests with open quantity <= 0";
         }
-        if (order_map_.Find(node.id.value()) != n) {
+        if (index_ids_ && order_map_.Find(node.id.value()) != n) {
           return "order " + std::to_string(node.id.value()) +
                  " missing from the id map";
         }
@@ -325,9 +336,13 @@ std::string OrderBook::CheckInvariants() const {
       orders += count;
     }
   }
-  if (orders != order_map_.size()) {
+  if (index_ids_ && orders != order_map_.size()) {
     return "id map holds " + std::to_string(order_map_.size()) +
            " orders, levels hold " + std::to_string(orders);
+  }
+  if (orders != resting_) {
+    return "book counts " + std::to_string(resting_) +
+           " resting orders, levels hold " + std::to_string(orders);
   }
   if (!bids_.empty() && !asks_.empty() &&
       bids_.back().price >= asks_.back().price) {

@@ -300,5 +300,66 @@ TEST_CASE("Fills hand back the tag each maker was rested with",
   CHECK(book.CheckInvariants().empty());
 }
 
+TEST_CASE("A book without the id index works by handle", "[order_book]") {
+  OrderBook book(4, /*index_ids=*/false);
+  CHECK_FALSE(book.IndexesIds());
+  const std::uint32_t a = book.RestWithHandle(
+      OrderId{1}, Side::kBuy, Price{100}, Quantity{10}, AccountId{3}, 5);
+  const std::uint32_t b = book.RestWithHandle(
+      OrderId{2}, Side::kBuy, Price{100}, Quantity{4}, AccountId{4}, 6);
+  const std::uint32_t c = book.RestWithHandle(
+      OrderId{3}, Side::kSell, Price{102}, Quantity{7}, AccountId{5}, 7);
+  REQUIRE(a != OrderBook::kNoHandle);
+  REQUIRE(b != OrderBook::kNoHandle);
+  REQUIRE(c != OrderBook::kNoHandle);
+  // Refused like Rest: a crossing price, or no quantity.
+  CHECK(book.RestWithHandle(OrderId{4}, Side::kBuy, Price{102}, Quantity{1},
+                            AccountId{6}) == OrderBook::kNoHandle);
+  CHECK(book.RestWithHandle(OrderId{4}, Side::kBuy, Price{99}, Quantity{0},
+                            AccountId{6}) == OrderBook::kNoHandle);
+  CHECK(book.RestingOrders() == 3);
+  const RestingOrder at = book.AtHandle(b);
+  CHECK((at.id == OrderId{2} && at.side == Side::kBuy &&
+         at.price == Price{100} && at.open == Quantity{4} &&
+         at.owner == AccountId{4}));
+  // The id-based calls have no index to work with and change nothing.
+  CHECK_FALSE(book.Cancel(OrderId{1}));
+  CHECK_FALSE(book.ReduceOpen(OrderId{1}, Quantity{5}));
+  CHECK_FALSE(book.Find(OrderId{1}).has_value());
+  FillLog log;
+  CHECK_FALSE(Add(book, log, 9, Side::kSell, 100, 1));
+  CHECK(book.RestingOrders() == 3);
+
+  CHECK_FALSE(book.ReduceOpenHandle(a, Quantity{11}));
+  CHECK(book.ReduceOpenHandle(a, Quantity{6}));  // keeps its place
+  CHECK(book.LevelAt(Side::kBuy, Price{100}).total == Quantity{10});
+  book.CancelHandle(c);
+  CHECK_FALSE(book.BestAsk().has_value());
+  CHECK(book.RestingOrders() == 2);
+  CHECK(book.CheckInvariants().empty());
+
+  MatchRequest request;
+  request.taker = OrderId{8};
+  request.side = Side::kSell;
+  request.limit = Price{100};
+  request.qty = Quantity{7};
+  std::vector<BookFill> fills;
+  book.Match(request, [&](const BookFill& f) { fills.push_back(f); });
+  REQUIRE(fills.size() == 2);
+  CHECK((fills[0].maker == OrderId{1} && fills[0].qty == Quantity{6} &&
+         fills[0].maker_tag == 5));
+  CHECK((fills[1].maker == OrderId{2} && fills[1].qty == Quantity{1} &&
+         fills[1].maker_tag == 6));
+  CHECK(book.RestingOrders() == 1);
+  CHECK(book.AtHandle(b).open == Quantity{3});
+  // A freed handle is reused by the next order.
+  const std::uint32_t d = book.RestWithHandle(
+      OrderId{10}, Side::kSell, Price{101}, Quantity{2}, AccountId{5});
+  CHECK(d == a);
+  CHECK(Snapshot(book) == std::vector<Resting>{{2, Side::kBuy, 100, 3},
+                                               {10, Side::kSell, 101, 2}});
+  CHECK(book.CheckInvariants().empty());
+}
+
 }  // namespace
 }  // namespace carbonex::engine

@@ -13,7 +13,10 @@
 // Memory: order nodes live in a pool with a free list and are linked into
 // per-level intrusive FIFO lists; price levels live in a second pool and are
 // ordered per side in a sorted vector (best level at the back); OrderId →
-// node is an open-addressing IdMap. Nothing is allocated per order once the
+// node is an open-addressing IdMap. A book built without that index (the
+// Engine's: it keeps each order's node handle in its own record) addresses
+// resting orders by the handle RestWithHandle returns and pays for no id
+// table at all. Nothing is allocated per order once the
 // pools have reached the book's peak size (reserved up front from
 // `expected_orders`). A resting order costs a 48-byte node plus 32-64 bytes
 // of IdMap (16-byte entries, 25-50% load once the table has grown to fit):
@@ -26,7 +29,8 @@
 // Invariants (CheckInvariants verifies them):
 //   - each side's ladder is strictly sorted, best level last;
 //   - every level has ≥ 1 order, and its total/count equal its orders' sums;
-//   - every resting order has open quantity > 0 and is in the IdMap;
+//   - every resting order has open quantity > 0 and, if the book indexes
+//     ids, is in the IdMap;
 //   - the book is not crossed (best bid < best ask).
 //
 // Thread-safety: none. Callbacks must not call back into the book.
@@ -102,8 +106,16 @@ struct LevelChange {
 
 class OrderBook {
  public:
-  // Reserves pools for `expected_orders` resting orders up front.
-  explicit OrderBook(std::size_t expected_orders);
+  // Returned by RestWithHandle when nothing was rested.
+  static constexpr std::uint32_t kNoHandle = 0xFFFF'FFFFU;
+
+  // Reserves pools for `expected_orders` resting orders up front. With
+  // `index_ids` false the book keeps no OrderId → node table: the caller
+  // addresses resting orders by their handles (RestWithHandle,
+  // CancelHandle, ReduceOpenHandle, AtHandle) and guarantees that ids are
+  // unique; AddLimit, Cancel, ReduceOpen and Find are then unavailable
+  // (they return false / nullopt and change nothing).
+  explicit OrderBook(std::size_t expected_orders, bool index_ids = true);
 
   // Matches an incoming limit order while the opposite best is at or better
   // than `price`, fills print at the maker's price, calls
@@ -123,7 +135,8 @@ class OrderBook {
 
   [[nodiscard]] std::optional<Price> BestBid() const;
   [[nodiscard]] std::optional<Price> BestAsk() const;
-  [[nodiscard]] std::size_t RestingOrders() const { return order_map_.size(); }
+  [[nodiscard]] std::size_t RestingOrders() const { return resting_; }
+  [[nodiscard]] bool IndexesIds() const { return index_ids_; }
 
   // Visits resting orders: bids best→worst, then asks best→worst, FIFO in a
   // level: f(OrderId id, Side side, Price price, Quantity open_qty).
@@ -149,7 +162,24 @@ class OrderBook {
   // fills against it carry it back in BookFill::maker_tag, so the caller
   // needs no lookup by OrderId per fill.
   bool Rest(OrderId id, Side side, Price price, Quantity open, AccountId owner,
-            std::uint32_t tag = 0);
+            std::uint32_t tag = 0) {
+    return RestWithHandle(id, side, price, open, owner, tag) != kNoHandle;
+  }
+  // Rest, returning the resting order's handle (kNoHandle when it changed
+  // nothing). The handle stays valid until the order leaves the book
+  // (filled by Match, CancelHandle or Cancel); the caller must then forget
+  // it. On a book without the id index, `id` must not be resting already
+  // (not checked).
+  std::uint32_t RestWithHandle(OrderId id, Side side, Price price,
+                               Quantity open, AccountId owner,
+                               std::uint32_t tag = 0);
+
+  // By handle (precondition: `handle` is resting): remove the order; lower
+  // its open quantity in place (false and no change unless 0 < new_open <=
+  // open); read it. O(1), no id lookup.
+  void CancelHandle(std::uint32_t handle) { RemoveNode(handle); }
+  bool ReduceOpenHandle(std::uint32_t handle, Quantity new_open);
+  [[nodiscard]] RestingOrder AtHandle(std::uint32_t handle) const;
 
   // Lowers a resting order's open quantity in place, keeping its priority.
   // Returns false and changes nothing unless 0 < new_open <= open.
@@ -275,7 +305,9 @@ class OrderBook {
   std::uint32_t free_level_ = kNil;
   std::vector<Rung> bids_;
   std::vector<Rung> asks_;
-  IdMap order_map_;
+  bool index_ids_ = true;
+  std::size_t resting_ = 0;
+  IdMap order_map_;  // empty unless index_ids_
 
   bool tracking_ = false;
   std::uint64_t epoch_ = 1;
@@ -287,7 +319,7 @@ class OrderBook {
 template <typename OnFill>
 bool OrderBook::AddLimit(OrderId id, Side side, Price price, Quantity qty,
                          OnFill&& on_fill) {
-  if (price.value() <= 0 || qty.value() <= 0 ||
+  if (!index_ids_ || price.value() <= 0 || qty.value() <= 0 ||
       id.value() == IdMap::kEmptyKey ||
       order_map_.Find(id.value()) != IdMap::kNotFound) {
     return false;
