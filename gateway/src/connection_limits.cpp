@@ -10,6 +10,7 @@
 #include <cstddef>
 #include <mutex>
 #include <set>
+#include <thread>
 
 #include "acceptor_sockets.h"
 
@@ -91,6 +92,25 @@ Status SetListenerSendTimeout(FIX::Acceptor& acceptor, AcceptorKind kind,
     }
   });
   return result;
+}
+
+bool EndAcceptedConnections(FIX::Acceptor& acceptor, AcceptorKind kind,
+                            std::chrono::milliseconds wait) {
+  InstallWakeHandler();
+  const auto deadline = std::chrono::steady_clock::now() + wait;
+  for (;;) {
+    bool none = false;
+    WithAcceptorSockets(acceptor, kind, [&](const AcceptorSockets& sockets) {
+      none = sockets.connections.empty();
+      // Every thread in the record is alive while the lock is held.
+      for (const AcceptedConnection& c : sockets.connections) {
+        ::pthread_kill(c.thread, UnidentifiedConnectionReaper::kWakeSignal);
+      }
+    });
+    if (none) return true;
+    if (std::chrono::steady_clock::now() >= deadline) return false;
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
 }
 
 UnidentifiedConnectionReaper::UnidentifiedConnectionReaper(

@@ -3,9 +3,9 @@
 // connection that never sends a complete Logon open (one thread each) for as
 // long as the peer likes.
 //
-// Thread-safety: SetListenerSendTimeout may be called from any thread
-// (before the acceptor accepts connections: it scans /proc/self/fd for the
-// listening socket); an UnidentifiedConnectionReaper is used by one thread.
+// Thread-safety: SetListenerSendTimeout and EndAcceptedConnections may be
+// called from any thread; an UnidentifiedConnectionReaper is used by one
+// thread.
 #ifndef CARBONEX_GATEWAY_SRC_CONNECTION_LIMITS_H_
 #define CARBONEX_GATEWAY_SRC_CONNECTION_LIMITS_H_
 
@@ -35,6 +35,22 @@ enum class AcceptorKind : std::uint8_t;
 // Errors: kNotFound (the acceptor listens on no socket), kIoError.
 [[nodiscard]] Status SetListenerSendTimeout(FIX::Acceptor& acceptor,
                                             AcceptorKind kind, int seconds);
+
+// Ends every connection `acceptor` (a started acceptor of the class `kind`
+// names) still serves, each through its own thread, and waits up to `wait`
+// for all of them to leave the acceptor's record. True when none is left.
+//
+// Call it before acceptor.stop(): QuickFIX's ThreadedSocketAcceptor::onStop
+// closes the sockets of the connections still in its record from the
+// stopping thread, while their own threads may still be reading them (and a
+// number closed there may already name another thread's new file). After
+// this returns true, stop() only closes the listening sockets. Like the
+// reaper below, it never touches a descriptor itself: it interrupts each
+// connection's thread with kWakeSignal (again every few milliseconds, for a
+// thread that was busy) and that thread closes its own socket. Logged-on
+// sessions should be logged out first: their connections are ended too.
+bool EndAcceptedConnections(FIX::Acceptor& acceptor, AcceptorKind kind,
+                            std::chrono::milliseconds wait);
 
 // Closes connections the FIX acceptor accepted that have been open for
 // `timeout` without the exchange ever sending them a byte: no Logon was

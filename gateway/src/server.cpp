@@ -1825,6 +1825,15 @@ Status Server::Impl::Stop() {
     }
   }
   if (acceptor_) {
+    // Connections still open (never logged on, or not yet closed after their
+    // Logout) are ended by their own threads: QuickFIX's stop() would close
+    // their sockets from this thread while those threads still use them.
+    if (!EndAcceptedConnections(*acceptor_, acceptor_kind_,
+                                std::chrono::seconds(2))) {
+      spdlog::warn(
+          "stopping: FIX connections still open after 2 s; the acceptor "
+          "closes them");
+    }
     try {
       acceptor_->stop(true);
     } catch (const std::exception& e) {

@@ -1,7 +1,8 @@
 // The connection limits against a real QuickFIX acceptor on a loopback
 // port: the logon-timeout reaper ends exactly the silent connections the
-// acceptor accepted, through their own threads, and the listening socket's
-// send timeout reaches accepted connections.
+// acceptor accepted, through their own threads; the connections still open
+// at a stop are ended the same way; and the listening socket's send timeout
+// reaches accepted connections.
 #define CATCH_CONFIG_MAIN
 #include "connection_limits.h"
 
@@ -58,7 +59,12 @@ struct Acceptor {
         std::make_unique<FIX::ThreadedSocketAcceptor>(app, store, *settings);
     acceptor->start();
   }
-  ~Acceptor() { acceptor->stop(true); }
+  // Ends what is still connected through its own thread first, as the
+  // server does: QuickFIX's stop() would close those sockets from here.
+  ~Acceptor() {
+    (void)EndAcceptedConnections(*acceptor, AcceptorKind::kThreadedSocket, 10s);
+    acceptor->stop(true);
+  }
   Acceptor(const Acceptor&) = delete;
   Acceptor& operator=(const Acceptor&) = delete;
 
@@ -180,6 +186,35 @@ TEST_CASE("a connection that was sent a byte is never ended", "[limits]") {
   CHECK(unknown.ClosedWithin(10s));
   CHECK(a.WaitConnections(0));
   CHECK(reaper.Sweep(t0 + 5s).empty());
+}
+
+TEST_CASE("connections still open at a stop are ended by their own threads",
+          "[limits]") {
+  Acceptor a;
+  // One silent connection and one that sent half a frame.
+  Client silent(a.port);
+  Client partial(a.port);
+  REQUIRE(silent.connected);
+  REQUIRE(partial.connected);
+  const std::string half =
+      "8=FIX.4.4\x01"
+      "9=60\x01"
+      "35=";
+  REQUIRE(::send(partial.fd, half.data(), half.size(), MSG_NOSIGNAL) ==
+          static_cast<ssize_t>(half.size()));
+  REQUIRE(a.WaitConnections(2));
+  CHECK(
+      EndAcceptedConnections(*a.acceptor, AcceptorKind::kThreadedSocket, 10s));
+  CHECK(a.Connections() == 0);
+  CHECK(silent.ClosedWithin(10s));
+  CHECK(partial.ClosedWithin(10s));
+  // Nothing left: it returns at once, without waiting.
+  CHECK(
+      EndAcceptedConnections(*a.acceptor, AcceptorKind::kThreadedSocket, 0ms));
+  // The acceptor still accepts: only connections were ended.
+  Client later(a.port);
+  REQUIRE(later.connected);
+  CHECK(a.WaitConnections(1));
 }
 
 TEST_CASE("accepted connections inherit the listening socket's send timeout",
