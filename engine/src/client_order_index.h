@@ -17,6 +17,7 @@
 #include <cstring>
 #include <limits>
 #include <string_view>
+#include <type_traits>
 #include <utility>
 #include <vector>
 
@@ -33,23 +34,36 @@ class ClientOrderIndex {
     Rehash(std::bit_ceil(expected < 8 ? std::size_t{16} : expected * 2));
   }
 
-  // A 64-bit hash of (broker, ClOrdID text), eight bytes at a time (a
-  // ClOrdID is at most 31 bytes). Only ever compared within this process:
-  // never stored, never part of any output.
-  static std::uint64_t Hash(BrokerId broker, std::string_view text) {
+  // A 64-bit hash of (broker, ClOrdID text), eight bytes at a time. The
+  // words are read straight from the ClientOrderId's fixed 32-byte storage
+  // (no copy of a variable-length tail), and bytes past the text are masked
+  // off, so the value depends on the text alone. Only ever compared within
+  // this process: never stored, never part of any output.
+  static std::uint64_t Hash(BrokerId broker, const ClientOrderId& cl) {
+    static_assert(sizeof(ClientOrderId) == 32 &&
+                  std::is_trivially_copyable_v<ClientOrderId> &&
+                  std::is_standard_layout_v<ClientOrderId>);
     constexpr std::uint64_t kMul = 0xff51afd7ed558ccdULL;
-    std::uint64_t h =
-        ((std::uint64_t{broker.value()} << 8) | text.size()) * kMul;
+    const std::size_t size = cl.view().size();  // <= 31
+    // The text is the object's first member: its bytes start at offset 0.
+    const auto* raw = reinterpret_cast<const unsigned char*>(&cl);
+    std::uint64_t h = ((std::uint64_t{broker.value()} << 8) | size) * kMul;
     std::size_t i = 0;
-    for (; i + 8 <= text.size(); i += 8) {
+    for (; i + 8 <= size; i += 8) {
       std::uint64_t w = 0;
-      std::memcpy(&w, text.data() + i, 8);
+      std::memcpy(&w, raw + i, 8);
       h = (h ^ w) * kMul;
       h ^= h >> 32;
     }
-    if (i < text.size()) {
+    if (i < size) {
       std::uint64_t w = 0;
-      std::memcpy(&w, text.data() + i, text.size() - i);
+      std::memcpy(&w, raw + i, 8);  // within the 32 bytes: i <= 24
+      const unsigned drop = static_cast<unsigned>(8 * (8 - (size - i)));
+      if constexpr (std::endian::native == std::endian::little) {
+        w &= ~std::uint64_t{0} >> drop;
+      } else {
+        w &= ~std::uint64_t{0} << drop;
+      }
       h = (h ^ w) * kMul;
       h ^= h >> 32;
     }

@@ -467,7 +467,7 @@ class Engine::Impl {
 
   // The live order holding (broker, ClOrdID), or ClientOrderIndex::kNotFound.
   std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl) const {
-    return FindByClOrdId(broker, cl, ClientOrderIndex::Hash(broker, cl.view()));
+    return FindByClOrdId(broker, cl, ClientOrderIndex::Hash(broker, cl));
   }
   // The same with the key's hash already computed.
   std::uint32_t FindByClOrdId(BrokerId broker, const ClientOrderId& cl,
@@ -751,8 +751,7 @@ void Engine::Impl::FreeRecord(std::uint32_t slot) {
 void Engine::Impl::IndexClOrdId(std::uint32_t slot) {
   Record& rec = records_[slot];
   if (rec.view.cl_ord_id.empty()) return;
-  rec.cl_hash =
-      ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id.view());
+  rec.cl_hash = ClientOrderIndex::Hash(rec.view.broker, rec.view.cl_ord_id);
   cl_index_.Insert(rec.cl_hash, slot);
 }
 
@@ -782,8 +781,7 @@ void Engine::Impl::CatchUpDoneIndexes() const {
     while (releases_applied_ < releases_.size() &&
            releases_[releases_applied_].at <= done_indexed_) {
       const KeyRelease& r = releases_[releases_applied_++];
-      const std::uint64_t h =
-          ClientOrderIndex::Hash(r.broker, r.cl_ord_id.view());
+      const std::uint64_t h = ClientOrderIndex::Hash(r.broker, r.cl_ord_id);
       const std::uint32_t pos = DoneIndexFind(r.broker, r.cl_ord_id, h);
       if (pos != ClientOrderIndex::kNotFound) done_by_cl_.Erase(h, pos);
     }
@@ -792,8 +790,7 @@ void Engine::Impl::CatchUpDoneIndexes() const {
     const DoneOrder& d = done_[pos];
     done_by_id_.Insert(d.order_id.value(), pos);
     if (d.key_holder) {
-      const std::uint64_t h =
-          ClientOrderIndex::Hash(d.broker, d.cl_ord_id.view());
+      const std::uint64_t h = ClientOrderIndex::Hash(d.broker, d.cl_ord_id);
       const std::uint32_t before = DoneIndexFind(d.broker, d.cl_ord_id, h);
       if (before != ClientOrderIndex::kNotFound) done_by_cl_.Erase(h, before);
       done_by_cl_.Insert(h, pos);
@@ -811,7 +808,7 @@ std::uint32_t Engine::Impl::DoneByClOrdId(BrokerId broker,
                                           const ClientOrderId& cl) const {
   if (cl.empty() || done_.size() == 0) return ClientOrderIndex::kNotFound;
   CatchUpDoneIndexes();
-  return DoneIndexFind(broker, cl, ClientOrderIndex::Hash(broker, cl.view()));
+  return DoneIndexFind(broker, cl, ClientOrderIndex::Hash(broker, cl));
 }
 
 bool Engine::Impl::DoneHoldsKey(std::uint32_t pos) const {
@@ -1059,8 +1056,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   // One hash serves the duplicate check (live orders only) and the
   // insertion below.
   const std::uint64_t cl_hash =
-      c.cl_ord_id.empty() ? 0
-                          : ClientOrderIndex::Hash(broker, c.cl_ord_id.view());
+      c.cl_ord_id.empty() ? 0 : ClientOrderIndex::Hash(broker, c.cl_ord_id);
   const std::uint32_t same_cl =
       c.cl_ord_id.empty() ? ClientOrderIndex::kNotFound
                           : FindByClOrdId(broker, c.cl_ord_id, cl_hash);
