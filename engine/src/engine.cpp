@@ -21,6 +21,7 @@
 #include "carbonex/engine/id_map.h"
 #include "carbonex/engine/order_book.h"
 #include "client_order_index.h"
+#include "order_slot_index.h"
 
 namespace carbonex::engine {
 namespace {
@@ -216,7 +217,7 @@ class Engine::Impl {
   Impl(const EngineOptions& options, EventSink* sink)
       : options_(options),
         sink_(sink),
-        record_map_(options.expected_orders),
+        slot_by_id_(options.expected_orders),
         cl_index_(options.expected_orders) {
     records_.reserve(options.expected_orders);
     done_.AllocateFor(options.expected_done_orders);
@@ -456,13 +457,22 @@ class Engine::Impl {
   // A free record slot; its view is left for the caller to set in full.
   std::uint32_t AllocRecord();
   void FreeRecord(std::uint32_t slot);
+  // The order id of the record at a slot slot_by_id_ holds.
+  auto IdOfSlot() const {
+    return [this](std::uint32_t slot) {
+      return records_[slot].view.order_id.value();
+    };
+  }
+  std::uint32_t SlotOf(OrderId id) const {
+    return slot_by_id_.Find(id.value(), IdOfSlot());
+  }
   Record* RecordOf(OrderId id) {
-    const std::uint32_t slot = record_map_.Find(id.value());
-    return slot == IdMap::kNotFound ? nullptr : &records_[slot];
+    const std::uint32_t slot = SlotOf(id);
+    return slot == OrderSlotIndex::kNotFound ? nullptr : &records_[slot];
   }
   const Record* RecordOf(OrderId id) const {
-    const std::uint32_t slot = record_map_.Find(id.value());
-    return slot == IdMap::kNotFound ? nullptr : &records_[slot];
+    const std::uint32_t slot = SlotOf(id);
+    return slot == OrderSlotIndex::kNotFound ? nullptr : &records_[slot];
   }
 
   // The live order holding (broker, ClOrdID), or ClientOrderIndex::kNotFound.
@@ -605,7 +615,7 @@ class Engine::Impl {
   // Live orders: records, OrderId → slot, (broker, ClOrdID) → slot.
   ChunkedVector<Record> records_;
   std::uint32_t free_record_ = IdMap::kNotFound;
-  IdMap record_map_;
+  OrderSlotIndex slot_by_id_;
   ClientOrderIndex cl_index_;
   // Done orders of the day, in the order they finished; the releases of
   // ClOrdID keys by replaces; and the lazily built indexes over them (their
@@ -765,7 +775,7 @@ void Engine::Impl::Retire(std::uint32_t slot) {
   const Record& rec = records_[slot];
   ToDone(rec.view, !rec.view.cl_ord_id.empty(), done_.emplace_back());
   UnindexClOrdId(slot);
-  record_map_.Erase(rec.view.order_id.value());
+  slot_by_id_.Erase(rec.view.order_id.value(), slot);
   FreeRecord(slot);
 }
 
@@ -1114,7 +1124,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   v.leaves_qty = c.qty;
   v.cum_notional = Cash{0};
   v.status = OrderStatus::kNew;
-  record_map_.Insert(v.order_id.value(), slot);
+  slot_by_id_.Insert(v.order_id.value(), slot, IdOfSlot());
   if (!v.cl_ord_id.empty()) {
     rec.cl_hash = cl_hash;
     cl_index_.Insert(cl_hash, slot);
@@ -1295,7 +1305,7 @@ void Engine::Impl::Handle(const MassCancel& c) {
   }
   std::sort(scratch_.begin(), scratch_.end());
   for (std::uint64_t id : scratch_) {
-    const std::uint32_t slot = record_map_.Find(id);
+    const std::uint32_t slot = SlotOf(OrderId{id});
     CancelLive(slot, *FindInstrument(records_[slot].view.instrument),
                CancelReason::kMassCancel, c.cl_ord_id);
   }
@@ -1323,7 +1333,7 @@ void Engine::Impl::Handle(const ExpireDayOrders& /*c*/) {
   }
   std::sort(scratch_.begin(), scratch_.end());
   for (std::uint64_t id : scratch_) {
-    const std::uint32_t slot = record_map_.Find(id);
+    const std::uint32_t slot = SlotOf(OrderId{id});
     Record& rec = records_[slot];
     Finish(rec, *FindInstrument(rec.view.instrument), OrderStatus::kExpired);
     Emit(OrderExpired{rec.view});
@@ -1537,7 +1547,7 @@ Status Engine::Impl::CheckInvariants() const {
     ++in_use;
     const OrderView& v = rec.view;
     const std::string what = "order " + std::to_string(v.order_id.value());
-    if (record_map_.Find(v.order_id.value()) != slot) {
+    if (SlotOf(v.order_id) != slot) {
       return fail(what + " missing from the order map");
     }
     if (v.order_id.value() >= next_order_id_) {
@@ -1579,7 +1589,7 @@ Status Engine::Impl::CheckInvariants() const {
     return fail(std::to_string(live) + " live orders but " +
                 std::to_string(resting) + " resting");
   }
-  if (in_use != record_map_.size() || indexed != cl_index_.size()) {
+  if (in_use != slot_by_id_.size() || indexed != cl_index_.size()) {
     return fail("order map or ClOrdID index size disagrees with records");
   }
   // Done orders: consistent quantities, ids below the next id, each id once
@@ -1594,7 +1604,7 @@ Status Engine::Impl::CheckInvariants() const {
     if (d.order_id.value() >= next_order_id_) {
       return fail(what + " not below the next order id");
     }
-    if (record_map_.Find(d.order_id.value()) != IdMap::kNotFound) {
+    if (SlotOf(d.order_id) != OrderSlotIndex::kNotFound) {
       return fail(what + " is also live");
     }
     if (d.cum_qty.value() < 0 || d.cum_qty > d.order_qty) {
@@ -1703,7 +1713,7 @@ void Engine::Impl::WriteState(std::vector<std::uint8_t>* out) const {
   // `ref` tells a done-store position from a record slot.
   constexpr std::uint32_t kDoneRef = 0x8000'0000U;
   std::vector<std::pair<std::uint64_t, std::uint32_t>> ids;
-  ids.reserve(record_map_.size() + done_.size());
+  ids.reserve(slot_by_id_.size() + done_.size());
   for (std::size_t slot = 0; slot < records_.size(); ++slot) {
     if (records_[slot].in_use) {
       ids.emplace_back(records_[slot].view.order_id.value(),
@@ -1883,7 +1893,7 @@ Status Engine::Impl::LoadSnapshot(const std::vector<std::uint8_t>& bytes) {
     const std::uint32_t slot = AllocRecord();
     Record& rec = records_[slot];
     rec.view = v;
-    record_map_.Insert(v.order_id.value(), slot);
+    slot_by_id_.Insert(v.order_id.value(), slot, IdOfSlot());
     IndexClOrdId(slot);
     Bind(rec);
     MarkLive(rec);
