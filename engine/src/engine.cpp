@@ -20,8 +20,8 @@
 
 #include "carbonex/engine/id_map.h"
 #include "carbonex/engine/order_book.h"
+#include "carbonex/engine/order_slot_index.h"
 #include "client_order_index.h"
-#include "order_slot_index.h"
 
 namespace carbonex::engine {
 namespace {

@@ -99,12 +99,11 @@ std::uint32_t OrderBook::RestWithHandle(OrderId id, Side side, Price price,
   if (!opposite.empty() && Crosses(side, price, opposite.back().price)) {
     return kNoHandle;
   }
-  // One probe both checks the id and indexes the new node.
-  const std::uint32_t idx = AllocNode();
-  if (index_ids_ && !order_map_.Insert(id.value(), idx)) {
-    FreeNode(idx);
+  if (index_ids_ &&
+      order_map_.Find(id.value(), IdOfNode()) != OrderSlotIndex::kNotFound) {
     return kNoHandle;
   }
+  const std::uint32_t idx = AllocNode();
   ++resting_;
 
   std::vector<Rung>& ladder = Ladder(side);
@@ -119,12 +118,12 @@ std::uint32_t OrderBook::RestWithHandle(OrderId id, Side side, Price price,
   }
   Node& n = nodes_[idx];
   n.id = id;
-  n.price = price;
   n.open = open;
   n.owner = owner;
   n.level = level_idx;
   n.next = kNil;
   n.tag = tag;
+  if (index_ids_) order_map_.Insert(id.value(), idx, IdOfNode());
 
   Level& level = levels_[level_idx];
   Record(level);
@@ -167,7 +166,7 @@ void OrderBook::RemoveNode(std::uint32_t idx) {
   }
   --level.count;
   level.total -= n.open;
-  if (index_ids_) order_map_.Erase(n.id.value());
+  if (index_ids_) order_map_.Erase(n.id.value(), idx);
   --resting_;
   FreeNode(idx);
   if (level.count == 0) {
@@ -177,15 +176,15 @@ void OrderBook::RemoveNode(std::uint32_t idx) {
 }
 
 bool OrderBook::Cancel(OrderId id) {
-  const std::uint32_t idx = order_map_.Find(id.value());
-  if (idx == IdMap::kNotFound) return false;
+  const std::uint32_t idx = order_map_.Find(id.value(), IdOfNode());
+  if (idx == OrderSlotIndex::kNotFound) return false;
   RemoveNode(idx);
   return true;
 }
 
 bool OrderBook::ReduceOpen(OrderId id, Quantity new_open) {
-  const std::uint32_t idx = order_map_.Find(id.value());
-  if (idx == IdMap::kNotFound) return false;
+  const std::uint32_t idx = order_map_.Find(id.value(), IdOfNode());
+  if (idx == OrderSlotIndex::kNotFound) return false;
   return ReduceOpenHandle(idx, new_open);
 }
 
@@ -200,14 +199,15 @@ bool OrderBook::ReduceOpenHandle(std::uint32_t idx, Quantity new_open) {
 }
 
 std::optional<RestingOrder> OrderBook::Find(OrderId id) const {
-  const std::uint32_t idx = order_map_.Find(id.value());
-  if (idx == IdMap::kNotFound) return std::nullopt;
+  const std::uint32_t idx = order_map_.Find(id.value(), IdOfNode());
+  if (idx == OrderSlotIndex::kNotFound) return std::nullopt;
   return AtHandle(idx);
 }
 
 RestingOrder OrderBook::AtHandle(std::uint32_t handle) const {
   const Node& n = nodes_[handle];
-  return RestingOrder{n.id, levels_[n.level].side, n.price, n.open, n.owner};
+  const Level& level = levels_[n.level];
+  return RestingOrder{n.id, level.side, level.price, n.open, n.owner};
 }
 
 LevelChange OrderBook::LevelAt(Side side, Price price) const {
@@ -312,8 +312,7 @@ std::string OrderBook::CheckInvariants() const {
       std::uint32_t prev = kNil;
       for (std::uint32_t n = level.head; n != kNil; n = nodes_[n].next) {
         const Node& node = nodes_[n];
-        if (node.prev != prev || node.level != rung.level ||
-            node.price != level.price) {
+        if (node.prev != prev || node.level != rung.level) {
           return "broken FIFO links in " + std::string(name) +
                  " level at price " + std::to_string(level.price.value());
         }
@@ -321,7 +320,7 @@ std::string OrderBook::CheckInvariants() const {
           return "order " + std::to_string(node.id.value()) +
                  " rests with open quantity <= 0";
         }
-        if (index_ids_ && order_map_.Find(node.id.value()) != n) {
+        if (index_ids_ && order_map_.Find(node.id.value(), IdOfNode()) != n) {
           return "order " + std::to_string(node.id.value()) +
                  " missing from the id map";
         }

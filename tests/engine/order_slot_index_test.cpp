@@ -1,4 +1,4 @@
-#include "order_slot_index.h"
+#include "carbonex/engine/order_slot_index.h"
 
 #include <catch2/catch.hpp>
 #include <cstdint>

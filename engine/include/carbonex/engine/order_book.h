@@ -13,14 +13,16 @@
 // Memory: order nodes live in a pool with a free list and are linked into
 // per-level intrusive FIFO lists; price levels live in a second pool and are
 // ordered per side in a sorted vector (best level at the back); OrderId →
-// node is an open-addressing IdMap. A book built without that index (the
+// node is an OrderSlotIndex (a ring addressed by the id's low bits, so the
+// entries of a stream's consecutive ids are neighbours; see
+// order_slot_index.h). A book built without that index (the
 // Engine's: it keeps each order's node handle in its own record) addresses
 // resting orders by the handle RestWithHandle returns and pays for no id
 // table at all. Nothing is allocated per order once the
 // pools have reached the book's peak size (reserved up front from
-// `expected_orders`). A resting order costs a 48-byte node plus 32-64 bytes
-// of IdMap (16-byte entries, 25-50% load once the table has grown to fit):
-// at most 112 bytes, plus 48 bytes per price level.
+// `expected_orders`). A resting order costs a 40-byte node (its price is
+// its level's) plus 8-16 bytes of index ring (4-byte entries, at least two
+// per expected order), plus 48 bytes per price level.
 //
 // Complexity: Cancel and ReduceOpen are O(1) (plus O(log L) to drop a level
 // that became empty, L = levels on that side); resting at an existing level
@@ -30,7 +32,7 @@
 //   - each side's ladder is strictly sorted, best level last;
 //   - every level has ≥ 1 order, and its total/count equal its orders' sums;
 //   - every resting order has open quantity > 0 and, if the book indexes
-//     ids, is in the IdMap;
+//     ids, is in its id index;
 //   - the book is not crossed (best bid < best ask).
 //
 // Thread-safety: none. Callbacks must not call back into the book.
@@ -46,6 +48,7 @@
 
 #include "carbonex/common/types.h"
 #include "carbonex/engine/id_map.h"
+#include "carbonex/engine/order_slot_index.h"
 
 namespace carbonex::engine {
 
@@ -216,9 +219,8 @@ class OrderBook {
  private:
   static constexpr std::uint32_t kNil = 0xFFFF'FFFFU;
 
-  struct Node {  // 48 bytes
+  struct Node {  // 40 bytes; the price is the level's
     OrderId id;
-    Price price;
     Quantity open;
     AccountId owner;
     std::uint32_t level = kNil;  // index into levels_
@@ -226,7 +228,7 @@ class OrderBook {
     std::uint32_t next = kNil;   // (next doubles as the free-list link)
     std::uint32_t tag = 0;       // the caller's handle (Rest)
   };
-  static_assert(sizeof(Node) == 48, "docs/engine.md quotes the node size");
+  static_assert(sizeof(Node) == 40, "docs/engine.md quotes the node size");
 
   struct Level {
     Price price;
@@ -307,7 +309,11 @@ class OrderBook {
   std::vector<Rung> asks_;
   bool index_ids_ = true;
   std::size_t resting_ = 0;
-  IdMap order_map_;  // empty unless index_ids_
+  OrderSlotIndex order_map_;  // empty unless index_ids_
+  // The id of the order at a node, for order_map_.
+  auto IdOfNode() const {
+    return [this](std::uint32_t idx) { return nodes_[idx].id.value(); };
+  }
 
   bool tracking_ = false;
   std::uint64_t epoch_ = 1;
@@ -321,7 +327,7 @@ bool OrderBook::AddLimit(OrderId id, Side side, Price price, Quantity qty,
                          OnFill&& on_fill) {
   if (!index_ids_ || price.value() <= 0 || qty.value() <= 0 ||
       id.value() == IdMap::kEmptyKey ||
-      order_map_.Find(id.value()) != IdMap::kNotFound) {
+      order_map_.Find(id.value(), IdOfNode()) != OrderSlotIndex::kNotFound) {
     return false;
   }
   MatchRequest request;
@@ -404,7 +410,7 @@ void OrderBook::ForEachResting(F&& f) const {
       const Level& level = levels_[it->level];
       for (std::uint32_t i = level.head; i != kNil; i = nodes_[i].next) {
         const Node& n = nodes_[i];
-        f(n.id, side, n.price, n.open);
+        f(n.id, side, level.price, n.open);
       }
     }
   }

@@ -1,22 +1,25 @@
-// OrderSlotIndex: OrderId → record slot for the engine's live orders,
-// without allocating per order and without storing the ids.
+// OrderSlotIndex: OrderId → slot (the engine's record of a live order, or
+// an OrderBook's node of a resting one), without allocating per order and
+// without storing the ids.
 //
-// The engine hands out order ids in sequence, and the live orders are
-// mostly recent ones. The index is a ring of 2^k four-byte slots addressed
-// by an id's low k bits: placing an order writes the ring's next entry (the
-// entries of consecutive ids share cache lines, so a run of placements
-// touches few lines), and finding or erasing an order reads one entry. An
-// entry holds no key: lookups confirm it with a caller-supplied function
-// that reads the id from the record at that slot.
+// Order ids come in sequence (the engine hands them out; a stream numbers
+// its orders), and the live orders are mostly recent ones. The index is a ring
+// of 2^k four-byte slots addressed by an id's low k bits: placing an order
+// writes the ring's next entry (the entries of consecutive ids share cache
+// lines, so a run of placements touches few lines), and finding or erasing an
+// order reads one entry. An entry holds no key: lookups confirm it with a
+// caller-supplied function that reads the id from the record (or node) at that
+// slot. Any ids work; ids far from sequential only send more of them to the
+// overflow.
 //
 // An order that is still live when the ring comes round to its entry again
 // (2^k ids later) moves to an overflow IdMap, once; lookups that miss the
 // ring consult the overflow only when it is not empty. Never iterated for
 // output, so the layout never reaches events or hashes.
 //
-// Thread-safety: none; owned by one engine.
-#ifndef CARBONEX_ENGINE_SRC_ORDER_SLOT_INDEX_H_
-#define CARBONEX_ENGINE_SRC_ORDER_SLOT_INDEX_H_
+// Thread-safety: none; owned by one engine or book.
+#ifndef CARBONEX_ENGINE_ORDER_SLOT_INDEX_H_
+#define CARBONEX_ENGINE_ORDER_SLOT_INDEX_H_
 
 #include <bit>
 #include <cstddef>
@@ -91,4 +94,4 @@ class OrderSlotIndex {
 
 }  // namespace carbonex::engine
 
-#endif  // CARBONEX_ENGINE_SRC_ORDER_SLOT_INDEX_H_
+#endif  // CARBONEX_ENGINE_ORDER_SLOT_INDEX_H_
