@@ -1,10 +1,11 @@
 // IdMap: an open-addressing hash map from a 64-bit id to a 32-bit slot.
 //
-// The order book and the engine use it to find an order's node from its
-// OrderId in O(1) without allocating per order: the table is one flat array
-// of (key, value) pairs, sized up front and doubled only when it passes 50%
-// load. Linear probing with backward-shift deletion (no tombstones), so a
-// long-running table never degrades.
+// OrderSlotIndex keeps the ids that outlive its ring here, and the engine's
+// done-order index uses it; both find an entry in O(1) without allocating
+// per order: the table is one flat array of (key, value) pairs, sized up
+// front and doubled only when it passes 50% load. Linear probing with
+// backward-shift deletion (no tombstones), so a long-running table never
+// degrades.
 //
 // Keys are ids; the key value kEmptyKey (2^64 - 1) is reserved and may not be
 // inserted. The map is never iterated to produce output, so hash order never
