@@ -458,6 +458,24 @@ class RawBroker {
   fixclient::RawConnection conn_;
 };
 
+// Every QuickFIX event log of the server on `db` (connections, logons,
+// logouts and why), each headed by its file name: for a failed test's
+// output.
+inline std::string FixEventLogs(const std::string& db) {
+  std::string text;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(db + "/fix-log", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".event.") == std::string::npos) continue;
+    std::ifstream in(entry.path());
+    text += "== " + name + "\n" +
+            std::string((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  }
+  return text;
+}
+
 // A scratch registry with the standard Market and a server on a free port,
 // started with `config` (the text of its config file).
 struct RunningExchange {
