@@ -139,15 +139,16 @@ class Waker {
       Wake(1);
     }
   }
-  // Sleeps unless `ready()` (re-checked after announcing the sleep) is true.
+  // Sleeps unless `ready()` (re-checked after announcing the sleep) is true;
+  // at most `timeout` when one is given.
   template <typename Ready>
-  void Wait(Ready ready) {
+  void Wait(Ready ready, const timespec* timeout = nullptr) {
     sleeping_.store(true);
     std::uint32_t seen = word_.load();
     if (!ready()) {
       // Returns at once if word_ moved on since `seen` (a Notify came in
       // between); a spurious return only costs one more loop.
-      ::syscall(SYS_futex, &word_, FUTEX_WAIT_PRIVATE, seen, nullptr, nullptr,
+      ::syscall(SYS_futex, &word_, FUTEX_WAIT_PRIVATE, seen, timeout, nullptr,
                 0);
     }
     sleeping_.store(false);
@@ -185,6 +186,10 @@ struct SessionSlot {
   // queued messages with one socket write.
   BatchingResponder responder;
   std::atomic<bool> logged_on{false};
+  // Set by the sequencer when the outbound queue goes over its limit; the
+  // sender, the thread that would block on the broker's full socket,
+  // disconnects the session when it next looks.
+  std::atomic<bool> disconnect_requested{false};
   // Sequencer only.
   std::deque<Outbound*> overflow;
   bool over_limit = false;
@@ -1104,14 +1109,26 @@ void Server::Impl::SequencerLoop() {
     }
     if (batch.empty()) {
       if (stop_sequencer_) break;
-      sequencer_waker_.Wait([&] {
-        if (inbound_.pop(item)) {
-          batch.push_back(item);
-          return true;
-        }
-        return stop_sequencer_.load();
-      });
-      if (batch.empty()) continue;
+      // A session over its outbound limit gets the rest of its messages
+      // (and its next logon) as its sender catches up, orders or not: with
+      // such a backlog the sequencer looks again every few milliseconds.
+      const bool backlog = std::any_of(
+          slots_.begin(), slots_.end(),
+          [](const auto& entry) { return !entry.second->overflow.empty(); });
+      static constexpr timespec kBacklogPoll{0, 5'000'000};
+      sequencer_waker_.Wait(
+          [&] {
+            if (inbound_.pop(item)) {
+              batch.push_back(item);
+              return true;
+            }
+            return stop_sequencer_.load();
+          },
+          backlog ? &kBacklogPoll : nullptr);
+      if (batch.empty()) {
+        if (backlog) DrainOverflow();
+        continue;
+      }
     }
     ProcessBatch(batch);
     for (Inbound* done : batch) delete done;
@@ -1242,6 +1259,9 @@ void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
     if (FIX::Session* session = FIX::Session::lookupSession(slot->session_id)) {
       session->logout("outbound queue over limit: slow reader");
     }
+    // The Logout would wait behind everything queued before it on a socket
+    // the broker does not read: the sender ends the connection instead.
+    slot->disconnect_requested = true;
   }
   slot->waker.Notify();
 }
@@ -1256,6 +1276,7 @@ void Server::Impl::DrainOverflow() {
     slot->waker.Notify();
     if (slot->overflow.empty() && slot->over_limit) {
       slot->over_limit = false;
+      slot->disconnect_requested = false;  // caught up before it looked
       if (FIX::Session* session =
               FIX::Session::lookupSession(slot->session_id)) {
         session->logon();  // accept its next logon again
@@ -1518,6 +1539,18 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
     try {
       if (session == nullptr) {
         session = FIX::Session::lookupSession(slot->session_id);
+      }
+      // Over the outbound limit: end the connection now. What is still
+      // queued for it goes into the session's store (sent to a session that
+      // is not logged on), so the broker gets it by resend after its next
+      // logon; nothing more is written to the full socket.
+      if (slot->disconnect_requested.exchange(false) && session != nullptr &&
+          session->isLoggedOn()) {
+        spdlog::warn(
+            "session {}: disconnected (outbound queue over its limit of {} "
+            "messages)",
+            slot->comp_id, options_.config.outbound_queue_limit);
+        session->disconnect();
       }
       BatchingResponder::HoldOnThisThread(hold);
       // A send fails while logged on when the socket stayed full for

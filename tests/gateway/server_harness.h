@@ -382,15 +382,20 @@ class RawBroker {
  public:
   explicit RawBroker(std::string comp_id) : comp_id_(std::move(comp_id)) {}
 
-  // Connects and logs on; waits for the exchange's Logon. Errors: those of
-  // RawConnection, and FailedPrecondition when the answer is not a Logon.
-  Status LogOn(int port, const std::string& password = Market::kPassword) {
+  // Connects and logs on with MsgSeqNum `first_seq`: 1 starts the session
+  // afresh (ResetSeqNumFlag), any other number resumes it (no reset, so the
+  // exchange keeps what it sent before); waits for the exchange's Logon.
+  // Errors: those of RawConnection, and FailedPrecondition when the answer is
+  // not a Logon.
+  Status LogOn(int port, const std::string& password = Market::kPassword,
+               int first_seq = 1) {
     Status connected =
         conn_.Connect("127.0.0.1", port, std::chrono::seconds(2));
     if (!connected.ok()) return connected;
-    next_seq_ = 1;
-    Status sent = conn_.SendRaw(fixclient::BuildFrame(fixclient::LogonFields(
-        comp_id_, "CARBONEX", next_seq_++, comp_id_, password)));
+    next_seq_ = first_seq;
+    Status sent = conn_.SendRaw(fixclient::BuildFrame(
+        fixclient::LogonFields(comp_id_, "CARBONEX", next_seq_++, comp_id_,
+                               password, 30, first_seq == 1)));
     if (!sent.ok()) return sent;
     Result<FIX::Message> answer = conn_.Read(std::chrono::seconds(15));
     if (!answer.ok()) return answer.status();
@@ -452,6 +457,24 @@ class RawBroker {
   int next_seq_ = 1;
   fixclient::RawConnection conn_;
 };
+
+// Every QuickFIX event log of the server on `db` (connections, logons,
+// logouts and why), each headed by its file name: for a failed test's
+// output.
+inline std::string FixEventLogs(const std::string& db) {
+  std::string text;
+  std::error_code ec;
+  for (const auto& entry :
+       std::filesystem::directory_iterator(db + "/fix-log", ec)) {
+    const std::string name = entry.path().filename().string();
+    if (name.find(".event.") == std::string::npos) continue;
+    std::ifstream in(entry.path());
+    text += "== " + name + "\n" +
+            std::string((std::istreambuf_iterator<char>(in)),
+                        std::istreambuf_iterator<char>());
+  }
+  return text;
+}
 
 // A scratch registry with the standard Market and a server on a free port,
 // started with `config` (the text of its config file).

@@ -391,6 +391,35 @@ TEST_CASE("outbound_queue_limit: a session that never reads is disconnected",
   CHECK(LogShows(*x.server, "session BRK1: outbound queue over its limit"));
   // It is logged out although it still reads nothing.
   CHECK(LogShows(*x.server, "session BRK1 logged out", 20s));
+  // Nothing it was due is lost: its next logon is accepted once everything
+  // queued for it is in its store, and a resend request brings back every
+  // snapshot, each marked PossDupFlag.
+  const int resume_seq = b.next_seq();
+  std::unique_ptr<RawBroker> again;
+  Status logon = Status::FailedPrecondition("not tried");
+  for (auto end = std::chrono::steady_clock::now() + 60s;
+       !logon.ok() && std::chrono::steady_clock::now() < end;) {
+    again = std::make_unique<RawBroker>("BRK1");
+    logon = again->LogOn(x.port, Market::kPassword, resume_seq);
+    if (!logon.ok()) std::this_thread::sleep_for(200ms);
+  }
+  INFO(logon.message());
+  REQUIRE(logon.ok());
+  REQUIRE(again->Send("2", {{7, "1"}, {16, "0"}}).ok());
+  std::set<std::string> resent;
+  while (resent.size() < 600) {
+    std::optional<FIX::Message> m = again->WaitFor(
+        [](const FIX::Message& msg) {
+          return fixclient::MsgTypeOf(msg) == "W";
+        },
+        60s);
+    if (!m) break;
+    CHECK(m->getHeader().getField(43) == "Y");
+    resent.insert(Get(*m, 262));
+  }
+  CHECK(resent.size() == 600);
+  CHECK(resent.count("md0") == 1);
+  CHECK(resent.count("md599") == 1);
   // Meanwhile BRK2 trades on.
   REQUIRE(c->Send(0, BuildNewOrderSingle(
                          Limit("after", "CO-C", Side::kSell, 1, 4000)))

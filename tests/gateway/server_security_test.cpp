@@ -31,15 +31,19 @@ constexpr const char* kWrongPassword = "wrong-Pa55-7Q";
 // One Logon of comp_id over a fresh connection. Returns "A" when the
 // session was established (it is then logged out again), otherwise the Text
 // of the Logout that refused it.
-std::string TryLogon(int port, const std::string& comp_id,
+std::string TryLogon(const RunningExchange& x, const std::string& comp_id,
                      const std::string& password) {
   fixclient::RawConnection raw;
-  REQUIRE(raw.Connect("127.0.0.1", port, 2s).ok());
+  REQUIRE(raw.Connect("127.0.0.1", x.port, 2s).ok());
   REQUIRE(raw.SendRaw(BuildFrame(fixclient::LogonFields(comp_id, "CARBONEX", 1,
                                                         comp_id, password)))
               .ok());
   Result<FIX::Message> answer = raw.Read(15s);
   INFO(comp_id << ": " << answer.status().message());
+  // Without an answer, the server's log says what happened.
+  INFO((answer.ok() ? std::string()
+                    : "server log:\n" + x.server->Log() + "FIX event logs:\n" +
+                          FixEventLogs(x.db)));
   REQUIRE(answer.ok());
   const std::string type = fixclient::MsgTypeOf(*answer);
   if (type == "A") {
@@ -136,24 +140,24 @@ TEST_CASE("failed logons are throttled per CompID at the limit",
       "logon_audit_interval_ms = 100\n");
   // One failure short of the limit: the right password still logs on, and
   // the success clears the count.
-  CHECK(TryLogon(x.port, "BRK3", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK3", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK3", Market::kPassword) == "A");
-  CHECK(TryLogon(x.port, "BRK3", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK3", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK3", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK3", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK3", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK3", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK3", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK3", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK3", Market::kPassword) == "A");
   // At the limit: the third failure starts the back-off, and then even the
   // right password is refused without being checked.
   for (int i = 0; i < 3; ++i) {
-    CHECK(TryLogon(x.port, "BRK1", kWrongPassword) == "invalid password");
+    CHECK(TryLogon(x, "BRK1", kWrongPassword) == "invalid password");
   }
-  std::string refused = TryLogon(x.port, "BRK1", Market::kPassword);
+  std::string refused = TryLogon(x, "BRK1", Market::kPassword);
   CHECK(refused.find("too many failed logons for BRK1") != std::string::npos);
   // Other CompIDs from the same address are not affected.
-  CHECK(TryLogon(x.port, "BRK2", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK2", Market::kPassword) == "A");
   // After the back-off the right password logs on again.
   std::this_thread::sleep_for(2500ms);
-  CHECK(TryLogon(x.port, "BRK1", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK1", Market::kPassword) == "A");
 
   // Every attempt is in the registry's audit log, visible with the CLI
   // while the server runs.
@@ -184,15 +188,15 @@ TEST_CASE("failed logons are throttled per remote address",
       "logon_failures_per_address = 4\n"
       "logon_backoff_seconds = 60\n"
       "logon_audit_interval_ms = 100\n");
-  CHECK(TryLogon(x.port, "BRK1", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK2", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK1", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK1", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK2", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK1", kWrongPassword) == "invalid password");
   // Three failures from this address: one more is still checked.
-  CHECK(TryLogon(x.port, "BRK3", Market::kPassword) == "A");
-  CHECK(TryLogon(x.port, "BRK2", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK3", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK2", kWrongPassword) == "invalid password");
   // The fourth failure reached the address's limit: every CompID from here
   // is refused.
-  std::string refused = TryLogon(x.port, "BRK3", Market::kPassword);
+  std::string refused = TryLogon(x, "BRK3", Market::kPassword);
   CHECK(refused.find("too many failed logons from this address") !=
         std::string::npos);
   LogonTally tally = WaitForLogonAudit(
@@ -250,8 +254,8 @@ TEST_CASE("a logon storm is merged in the audit log and trading goes on",
 
 TEST_CASE("passwords appear in no log", "[security]") {
   Exchange x("fix_log = on\nlogon_audit_interval_ms = 100\n");
-  CHECK(TryLogon(x.port, "BRK1", kWrongPassword) == "invalid password");
-  CHECK(TryLogon(x.port, "BRK1", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK1", kWrongPassword) == "invalid password");
+  CHECK(TryLogon(x, "BRK1", Market::kPassword) == "A");
   // An unknown CompID: QuickFIX logs the whole message it could not place.
   {
     fixclient::RawConnection raw;
@@ -289,7 +293,7 @@ TEST_CASE("passwords appear in no log", "[security]") {
 TEST_CASE("the registry directory is owner-only", "[security]") {
   ::umask(022);  // the usual default: files would be world-readable
   Exchange x("fix_log = on\n");
-  CHECK(TryLogon(x.port, "BRK1", Market::kPassword) == "A");
+  CHECK(TryLogon(x, "BRK1", Market::kPassword) == "A");
   auto trader = Connect(x.port, {"BRK2"});
   REQUIRE(trader
               ->Send(0, BuildNewOrderSingle(
