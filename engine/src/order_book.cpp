@@ -188,8 +188,8 @@ bool OrderBook::ReduceOpen(OrderId id, Quantity new_open) {
   return ReduceOpenHandle(idx, new_open);
 }
 
-bool OrderBook::ReduceOpenHandle(std::uint32_t idx, Quantity new_open) {
-  Node& n = nodes_[idx];
+bool OrderBook::ReduceOpenHandle(std::uint32_t handle, Quantity new_open) {
+  Node& n = nodes_[handle];
   if (new_open.value() <= 0 || new_open > n.open) return false;
   Level& level = levels_[n.level];
   Record(level);
