@@ -258,6 +258,10 @@ class Engine::Impl {
     std::uint64_t entitlement_gen = 0;
     BrokerId entitled_broker{0};
     bool entitled = false;
+    // The last position found by FindPosition (positions are never erased
+    // and std::map nodes never move, so the pointer stays valid).
+    std::uint32_t found_instrument = 0;
+    Position* found_position = nullptr;
   };
 
   struct Instrument {
@@ -428,6 +432,18 @@ class Engine::Impl {
     }
     return acc.entitled;
   }
+  // The account's position in an instrument, or nullptr if it has none;
+  // remembers the answer for the next order in the same instrument.
+  static Position* FindPosition(Account& acc, InstrumentId id) {
+    if (acc.found_position != nullptr && acc.found_instrument == id.value()) {
+      return acc.found_position;
+    }
+    auto it = acc.positions.find(id.value());
+    if (it == acc.positions.end()) return nullptr;
+    acc.found_instrument = id.value();
+    acc.found_position = &it->second;
+    return &it->second;
+  }
   static Position PositionOrZero(const Account& account, InstrumentId id) {
     auto it = account.positions.find(id.value());
     return it == account.positions.end() ? Position{} : it->second;
@@ -446,7 +462,8 @@ class Engine::Impl {
     return it->second;
   }
 
-  void Touch(Instrument& ins) {
+  // Inlined: it runs for every rest, fill and cancel.
+  [[gnu::always_inline]] void Touch(Instrument& ins) {
     if (options_.emit_market_data && !ins.touched) {
       ins.touched = true;
       touched_.push_back(&ins);
@@ -1077,8 +1094,7 @@ void Engine::Impl::Handle(const PlaceOrder& c) {
   std::optional<Cash> budget;
   Position* bound_pos = nullptr;  // the order's position, if it exists
   if (options_.risk_checks) {
-    auto pos_it = acc->positions.find(c.instrument.value());
-    if (pos_it != acc->positions.end()) bound_pos = &pos_it->second;
+    bound_pos = FindPosition(*acc, c.instrument);
     const Position pos = bound_pos != nullptr ? *bound_pos : Position{};
     const Cash free_cash = acc->cash_held - acc->cash_reserved;
     if (c.side == Side::kSell) {
