@@ -14,23 +14,18 @@
 #include <utility>
 
 #include "logon_security.h"
+#include "quickfix_members.h"
 
 namespace carbonex::gateway {
-namespace {
 
 // QuickFIX 1.15's threaded acceptors keep their listening sockets
 // (m_sockets) and every socket they serve with its thread (m_threads: the
 // listening sockets with their accepting threads, and each accepted
 // connection with its connection thread, added on accept and removed when
 // that thread ends) in private members, guarded by m_mutex. The members are
-// named here through explicit template instantiations, the one place where
-// the language does not check access (as PeerAddressOf does for the
-// session's connection).
-
-template <typename Tag, typename Tag::Type kMember>
-struct NameMember {
-  friend typename Tag::Type MemberOf(Tag) { return kMember; }
-};
+// named here with NameMember (quickfix_members.h). The tags live in this
+// namespace, as NameMember does: the friend each declares must be the one
+// NameMember defines.
 
 struct PlainSockets {
   using Type = std::set<int> FIX::ThreadedSocketAcceptor::*;
@@ -81,6 +76,8 @@ struct MutexHandle {
   friend Type MemberOf(MutexHandle);
 };
 template struct NameMember<MutexHandle, &FIX::Mutex::m_mutex>;
+
+namespace {
 
 class HeldLock {
  public:

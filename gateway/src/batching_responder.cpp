@@ -1,47 +1,25 @@
 #include "batching_responder.h"
 
-#include <quickfix/ThreadedSocketConnection.h>
 #include <sys/socket.h>
 
 #include <cerrno>
+
+#include "logon_security.h"
+#include "quickfix_members.h"
 
 namespace carbonex::gateway {
 namespace {
 
 thread_local bool t_hold = false;
 
-// QuickFIX 1.15 keeps a Session's responder in a private member with no
-// accessor. The member is named through an explicit template instantiation
-// (the one place where the language does not check access), as
-// PeerAddressOf does in logon_security.cpp.
-struct ResponderMember {
-  using Type = FIX::Responder* FIX::Session::*;
-  friend Type MemberOf(ResponderMember);
-};
-
-template <typename Tag, typename Tag::Type kMember>
-struct NameMember {
-  friend typename Tag::Type MemberOf(Tag) { return kMember; }
-};
-
-template struct NameMember<ResponderMember, &FIX::Session::m_pResponder>;
-
-int SocketOf(FIX::Responder* responder) {
-  // Responder is a private base of the connection: only an explicit cast
-  // may cross it.
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wold-style-cast"
-  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-cstyle-cast)
-  return ((FIX::ThreadedSocketConnection*)responder)->getSocket();
-#pragma clang diagnostic pop
-}
-
 }  // namespace
 
 bool BatchingResponder::Attach(FIX::Session& session, bool plain_socket) {
-  FIX::Responder* current = session.*MemberOf(ResponderMember{});
+  FIX::Responder* current = ResponderOf(session);
   if (current == nullptr || current == this) return false;
-  Reset(current, plain_socket ? SocketOf(current) : -1);
+  Reset(current, plain_socket ? SocketOfConnection(
+                                    current, AcceptorKind::kThreadedSocket)
+                              : -1);
   session.setResponder(this);
   return true;
 }

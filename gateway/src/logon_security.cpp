@@ -1,21 +1,14 @@
 #include "logon_security.h"
 
-// QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
-// libquickfix is built with OpenSSL.
-#ifndef HAVE_SSL
-#define HAVE_SSL 1
-#endif
-
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <quickfix/Session.h>
-#include <quickfix/ThreadedSSLSocketConnection.h>
-#include <quickfix/ThreadedSocketConnection.h>
 #include <sys/socket.h>
 
 #include <array>
 
 #include "batching_responder.h"
+#include "quickfix_members.h"
 
 namespace carbonex::gateway {
 namespace {
@@ -171,26 +164,11 @@ LogonRecorder::Batch LogonRecorder::Take() {
 // ---------------------------------------------------------------------------
 // PeerAddressOf
 //
-// QuickFIX 1.15 keeps the connection behind a session (its Responder) in a
-// private member and offers no accessor for the remote address. The member
-// is named here through an explicit template instantiation, the one place
-// where the language does not check access; the Responder is then converted
-// to the connection class that the acceptor in use creates (a private base,
-// which only an explicit cast may cross).
+// QuickFIX 1.15 offers no accessor for the remote address of a session's
+// connection; the connection and its socket are found through
+// quickfix_members.h.
 
 namespace {
-
-struct SessionResponder {
-  using Type = FIX::Responder* FIX::Session::*;
-  friend Type MemberOf(SessionResponder);
-};
-
-template <typename Tag, typename Tag::Type kMember>
-struct NameMember {
-  friend typename Tag::Type MemberOf(Tag) { return kMember; }
-};
-
-template struct NameMember<SessionResponder, &FIX::Session::m_pResponder>;
 
 std::string AddressOfSocket(int fd) {
   sockaddr_storage addr{};
@@ -224,20 +202,8 @@ std::string PeerAddressOf(const FIX::SessionID& id, AcceptorKind kind) {
   }
   // A logged-on session's responder is the server's BatchingResponder in
   // front of the connection.
-  FIX::Responder* responder =
-      BatchingResponder::Unwrap(session->*MemberOf(SessionResponder{}));
-  if (responder == nullptr) {
-    return "";
-  }
-#pragma clang diagnostic push
-#pragma clang diagnostic ignored "-Wold-style-cast"
-  // NOLINTBEGIN(cppcoreguidelines-pro-type-cstyle-cast)
-  int fd = kind == AcceptorKind::kThreadedSsl
-               ? ((FIX::ThreadedSSLSocketConnection*)responder)->getSocket()
-               : ((FIX::ThreadedSocketConnection*)responder)->getSocket();
-  // NOLINTEND(cppcoreguidelines-pro-type-cstyle-cast)
-#pragma clang diagnostic pop
-  return AddressOfSocket(fd);
+  return AddressOfSocket(SocketOfConnection(
+      BatchingResponder::Unwrap(ResponderOf(*session)), kind));
 }
 
 // ---------------------------------------------------------------------------
