@@ -11,6 +11,7 @@ namespace carbonex::gateway {
 namespace {
 
 thread_local bool t_hold = false;
+thread_local bool t_discard = false;
 
 }  // namespace
 
@@ -36,6 +37,10 @@ void BatchingResponder::Reset(FIX::Responder* inner, int fd) {
 
 void BatchingResponder::HoldOnThisThread(bool hold) { t_hold = hold; }
 
+void BatchingResponder::DiscardOnThisThread(bool discard) {
+  t_discard = discard;
+}
+
 FIX::Responder* BatchingResponder::Unwrap(FIX::Responder* responder) {
   if (auto* batching = dynamic_cast<BatchingResponder*>(responder)) {
     std::lock_guard<std::mutex> guard(batching->mu_);
@@ -60,6 +65,7 @@ bool BatchingResponder::Write(const std::string& bytes) {
 }
 
 bool BatchingResponder::send(const std::string& message) {
+  if (t_discard) return true;
   std::lock_guard<std::mutex> guard(mu_);
   if (inner_ == nullptr) return false;
   if (t_hold && held_.size() + message.size() <= kMaxHeldBytes) {

@@ -61,6 +61,13 @@ class BatchingResponder final : public FIX::Responder {
   // BatchingResponder are held (up to kMaxHeldBytes) for the next write.
   static void HoldOnThisThread(bool hold);
 
+  // While true, messages this thread sends through a session with a
+  // BatchingResponder are not written at all (send() reports success): they
+  // are in the session's store already, and the broker gets them by resend
+  // after its next logon. For a broker that does not read, so that its
+  // sender stops filling a socket its own Logout must still get through.
+  static void DiscardOnThisThread(bool discard);
+
   // The responder a BatchingResponder forwards to, or `responder` itself.
   static FIX::Responder* Unwrap(FIX::Responder* responder);
 

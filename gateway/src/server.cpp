@@ -186,10 +186,13 @@ struct SessionSlot {
   // queued messages with one socket write.
   BatchingResponder responder;
   std::atomic<bool> logged_on{false};
-  // Set by the sequencer when the outbound queue goes over its limit; the
-  // sender, the thread that would block on the broker's full socket,
-  // disconnects the session when it next looks.
-  std::atomic<bool> disconnect_requested{false};
+  // Set when the broker is found not reading (its outbound queue over the
+  // limit, or a write blocked for send_timeout_seconds) and the session is
+  // told to log out; cleared at its next logon. While set, the sender stops
+  // writing to the connection (its messages only go to the session's store),
+  // so that the Logout, which the session's own thread sends and whose
+  // timeout then ends the connection, is not stuck behind them.
+  std::atomic<bool> muted{false};
   // Sequencer only.
   std::deque<Outbound*> overflow;
   bool over_limit = false;
@@ -799,6 +802,7 @@ void Server::Impl::onLogon(const FIX::SessionID& id) {
     slot->rate_count = 0;
   }
   slot->throttled = false;
+  slot->muted = false;
   slot->logged_on = true;
   std::string address = PeerAddressOf(id, acceptor_kind_);
   if (FIX::Session* session = FIX::Session::lookupSession(id)) {
@@ -1259,9 +1263,7 @@ void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
     if (FIX::Session* session = FIX::Session::lookupSession(slot->session_id)) {
       session->logout("outbound queue over limit: slow reader");
     }
-    // The Logout would wait behind everything queued before it on a socket
-    // the broker does not read: the sender ends the connection instead.
-    slot->disconnect_requested = true;
+    slot->muted = true;
   }
   slot->waker.Notify();
 }
@@ -1276,7 +1278,6 @@ void Server::Impl::DrainOverflow() {
     slot->waker.Notify();
     if (slot->overflow.empty() && slot->over_limit) {
       slot->over_limit = false;
-      slot->disconnect_requested = false;  // caught up before it looked
       if (FIX::Session* session =
               FIX::Session::lookupSession(slot->session_id)) {
         session->logon();  // accept its next logon again
@@ -1540,34 +1541,27 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
       if (session == nullptr) {
         session = FIX::Session::lookupSession(slot->session_id);
       }
-      // Over the outbound limit: end the connection now. What is still
-      // queued for it goes into the session's store (sent to a session that
-      // is not logged on), so the broker gets it by resend after its next
-      // logon; nothing more is written to the full socket.
-      if (slot->disconnect_requested.exchange(false) && session != nullptr &&
-          session->isLoggedOn()) {
-        spdlog::warn(
-            "session {}: disconnected (outbound queue over its limit of {} "
-            "messages)",
-            slot->comp_id, options_.config.outbound_queue_limit);
-        session->disconnect();
-      }
+      BatchingResponder::DiscardOnThisThread(slot->muted.load());
       BatchingResponder::HoldOnThisThread(hold);
       // A send fails while logged on when the socket stayed full for
       // send_timeout_seconds: the broker is not reading. The message is in
       // the session's store (resent after its next logon).
+      // The session's own thread sends the Logout and ends the connection
+      // when the Logout times out: no other thread touches the connection
+      // (QuickFIX's connection thread may delete it at any time).
       if (session != nullptr && !session->send(message) &&
-          session->isLoggedOn()) {
+          session->isLoggedOn() && !slot->muted.exchange(true)) {
         spdlog::warn(
             "session {}: send blocked for {} s (the broker is not reading); "
             "disconnecting it",
             slot->comp_id, options_.config.send_timeout_seconds);
-        session->disconnect();
+        session->logout("send blocked: slow reader");
       }
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
     BatchingResponder::HoldOnThisThread(false);
+    BatchingResponder::DiscardOnThisThread(false);
   };
   // Each message is sent once the next one is built (held) or the queue is
   // found empty (written with everything held before it): the last message

@@ -95,6 +95,22 @@ TEST_CASE("holding stops at the byte limit") {
   CHECK(inner.writes[0] == big + big);
 }
 
+TEST_CASE("a discarding thread writes nothing, other threads still write") {
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, -1);
+  BatchingResponder::DiscardOnThisThread(true);
+  CHECK(responder.send("dropped;"));  // reported sent: it is in the store
+  CHECK(responder.send("dropped too;"));
+  // The session's own thread (its Logout) still gets through.
+  std::thread other([&] { CHECK(responder.send("logout;")); });
+  other.join();
+  BatchingResponder::DiscardOnThisThread(false);
+  CHECK(inner.writes == std::vector<std::string>{"logout;"});
+  CHECK(responder.send("after;"));
+  CHECK(inner.writes == std::vector<std::string>{"logout;", "after;"});
+}
+
 TEST_CASE("a failed write is reported") {
   RecordingResponder inner;
   inner.ok = false;
