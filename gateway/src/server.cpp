@@ -188,10 +188,11 @@ struct SessionSlot {
   std::atomic<bool> logged_on{false};
   // Set when the broker is found not reading (its outbound queue over the
   // limit, or a write blocked for send_timeout_seconds) and the session is
-  // told to log out; cleared at its next logon. While set, the sender stops
-  // writing to the connection (its messages only go to the session's store),
-  // so that the Logout, which the session's own thread sends and whose
-  // timeout then ends the connection, is not stuck behind them.
+  // told to log out; cleared at its next logon. While set, the sender writes
+  // nothing more to the connection and holds its messages until the
+  // connection is gone (then they go to the session's store), so that the
+  // Logout, which the session's own thread sends and whose timeout then ends
+  // the connection, is neither stuck behind them nor put off by them.
   std::atomic<bool> muted{false};
   // Sequencer only.
   std::deque<Outbound*> overflow;
@@ -1568,6 +1569,19 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
   // of a run is never left held.
   std::optional<FIX::Message> pending;
   while (true) {
+    // A broker found not reading has been told to log out. Its messages wait
+    // until its connection is gone and then only go to the session's store:
+    // sending meanwhile would keep refreshing the session's last-sent time,
+    // and with it the Logout's timeout, which is what ends the connection.
+    if (slot->muted.load() && !stop_senders_.load()) {
+      if (session == nullptr) {
+        session = FIX::Session::lookupSession(slot->session_id);
+      }
+      if (session != nullptr && session->isLoggedOn()) {
+        std::this_thread::sleep_for(std::chrono::milliseconds(5));
+        continue;
+      }
+    }
     Outbound* out = nullptr;
     if (!slot->queue.pop(out)) {
       if (pending) {
