@@ -1870,9 +1870,9 @@ Status Server::Impl::Stop() {
     // Logout) are ended by their own threads: QuickFIX's stop() would close
     // their sockets from this thread while those threads still use them.
     if (!EndAcceptedConnections(*acceptor_, acceptor_kind_,
-                                std::chrono::seconds(2))) {
+                                std::chrono::seconds(1))) {
       spdlog::warn(
-          "stopping: FIX connections still open after 2 s; the acceptor "
+          "stopping: FIX connections still open after 1 s; the acceptor "
           "closes them");
     }
     try {
