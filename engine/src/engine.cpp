@@ -221,6 +221,9 @@ class Engine::Impl {
         cl_index_(options.expected_orders) {
     records_.reserve(options.expected_orders);
     done_.AllocateFor(options.expected_done_orders);
+    // At most one key release per done order (a replace finishes the order
+    // it replaces); reserved, not touched.
+    releases_.reserve(options.expected_done_orders);
     touched_.reserve(16);
     scratch_.reserve(1024);
   }
@@ -641,6 +644,7 @@ class Engine::Impl {
   std::vector<KeyRelease> releases_;
   mutable IdMap done_by_id_;
   mutable ClientOrderIndex done_by_cl_;
+  mutable bool done_indexes_sized_ = false;
   mutable std::size_t done_indexed_ = 0;  // done_[0, n) are indexed
   mutable std::size_t releases_applied_ = 0;
   std::uint64_t next_order_id_ = 1;
@@ -803,6 +807,15 @@ void Engine::Impl::Retire(std::uint32_t slot) {
 // orders before it. A live holder of the key is looked up first, so it
 // needs no entry here.
 void Engine::Impl::CatchUpDoneIndexes() const {
+  // Built on first use, sized for the day's expected done orders at once,
+  // so that they do not grow (allocate) as orders finish.
+  if (done_indexed_ == 0 && !done_indexes_sized_) {
+    done_indexes_sized_ = true;
+    if (options_.expected_done_orders > 0) {
+      done_by_id_ = IdMap(options_.expected_done_orders);
+      done_by_cl_ = ClientOrderIndex(options_.expected_done_orders);
+    }
+  }
   const std::size_t n = done_.size();
   while (true) {
     while (releases_applied_ < releases_.size() &&
