@@ -9,6 +9,7 @@
 #define CARBONEX_TESTS_ENGINE_ENGINE_HARNESS_H_
 
 #include <cstdint>
+#include <cstdlib>
 #include <map>
 #include <memory>
 #include <optional>
@@ -73,6 +74,13 @@ class Harness {
   std::unique_ptr<Engine> engine_;
   std::uint64_t seq_ = 0;
 };
+
+// The seed of a randomised test: CARBONEX_SEED when set, else `fallback`.
+inline std::uint64_t SeedFromEnv(std::uint64_t fallback) {
+  const char* env =
+      std::getenv("CARBONEX_SEED");  // NOLINT(concurrency-mt-unsafe)
+  return env != nullptr ? std::stoull(env) : fallback;
+}
 
 // A starting state for tests: instruments 1 and 2 (tick 1, max 1,000,000),
 // accounts 10, 11, 12 with `cash` each and `units` of both instruments each,

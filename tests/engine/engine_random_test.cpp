@@ -22,11 +22,6 @@
 namespace carbonex::engine::testing {
 namespace {
 
-std::uint64_t Seed(std::uint64_t fallback) {
-  const char* env = std::getenv("CARBONEX_SEED");  // NOLINT
-  return env != nullptr ? std::stoull(env) : fallback;
-}
-
 constexpr std::uint32_t kAccounts[] = {10, 11, 12};
 constexpr std::uint32_t kInstruments[] = {1, 2};
 
@@ -329,7 +324,7 @@ void CompareBooks(const Engine& engine, Driver& driver) {
 
 TEST_CASE("Engine agrees with the reference book on random commands",
           "[engine][random]") {
-  const std::uint64_t seed = Seed(20261126);
+  const std::uint64_t seed = SeedFromEnv(20261126);
   std::cout << "engine random test seed " << seed
             << " (set CARBONEX_SEED to rerun)\n";
   EngineOptions options;
@@ -380,7 +375,7 @@ TEST_CASE(
     "OrderBook agrees with the reference book on random adds and "
     "cancels",
     "[order_book][random]") {
-  const std::uint64_t seed = Seed(777);
+  const std::uint64_t seed = SeedFromEnv(777);
   std::cout << "order book random test seed " << seed << "\n";
   std::mt19937_64 rng(seed);
   OrderBook book(64);  // small: forces pool growth
@@ -448,7 +443,7 @@ std::string Run(Engine& engine, RecordingSink& sink,
 
 TEST_CASE("The same commands give byte-identical events and state hash",
           "[engine][determinism]") {
-  const std::uint64_t seed = Seed(4242);
+  const std::uint64_t seed = SeedFromEnv(4242);
   std::cout << "determinism test seed " << seed << "\n";
   const auto cmds = RandomCommands(seed, 5000);
   EngineOptions options;
@@ -474,7 +469,7 @@ TEST_CASE("The same commands give byte-identical events and state hash",
 
 TEST_CASE("Snapshot then replay equals straight execution",
           "[engine][snapshot]") {
-  const std::uint64_t seed = Seed(99);
+  const std::uint64_t seed = SeedFromEnv(99);
   std::cout << "snapshot test seed " << seed << "\n";
   const auto cmds = RandomCommands(seed, 4000);
   EngineOptions options;

@@ -8,14 +8,12 @@
 #include <random>
 #include <string>
 
+#include "engine_harness.h"
+
 namespace carbonex::engine {
 namespace {
 
-std::uint64_t SeedFromEnv(std::uint64_t fallback) {
-  const char* env =
-      std::getenv("CARBONEX_SEED");  // NOLINT(concurrency-mt-unsafe)
-  return env != nullptr ? std::stoull(env) : fallback;
-}
+using testing::SeedFromEnv;
 
 TEST_CASE("IdMap inserts, finds, updates and erases", "[id_map]") {
   IdMap map(4);

@@ -9,14 +9,12 @@
 #include <string>
 #include <vector>
 
+#include "engine_harness.h"
+
 namespace carbonex::engine {
 namespace {
 
-std::uint64_t SeedFromEnv(std::uint64_t fallback) {
-  const char* env =
-      std::getenv("CARBONEX_SEED");  // NOLINT(concurrency-mt-unsafe)
-  return env != nullptr ? std::stoull(env) : fallback;
-}
+using testing::SeedFromEnv;
 
 // Records as the engine keeps them: the id of the order at each slot, with
 // a LIFO free list of slots.
