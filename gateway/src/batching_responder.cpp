@@ -31,6 +31,7 @@ void BatchingResponder::Reset(FIX::Responder* inner, int fd) {
   // are in the session's store.
   held_.clear();
   held_count_ = 0;
+  failed_ = false;
   inner_ = inner;
   fd_ = fd;
 }
@@ -67,7 +68,7 @@ bool BatchingResponder::Write(const std::string& bytes) {
 bool BatchingResponder::send(const std::string& message) {
   if (t_discard) return true;
   std::lock_guard<std::mutex> guard(mu_);
-  if (inner_ == nullptr) return false;
+  if (inner_ == nullptr || failed_) return false;
   if (t_hold && held_.size() + message.size() <= kMaxHeldBytes) {
     held_ += message;
     ++held_count_;
@@ -84,8 +85,17 @@ bool BatchingResponder::send(const std::string& message) {
     held_count_ = 0;
   }
   ++writes_;
+  if (!ok) {
+    failed_ = true;
+    return false;
+  }
   messages_written_ += count;
-  return ok;
+  return true;
+}
+
+bool BatchingResponder::write_failed() const {
+  std::lock_guard<std::mutex> guard(mu_);
+  return failed_;
 }
 
 void BatchingResponder::disconnect() {

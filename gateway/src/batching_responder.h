@@ -75,6 +75,14 @@ class BatchingResponder final : public FIX::Responder {
   bool send(const std::string& message) override;
   void disconnect() override;
 
+  // A write to the current connection failed (for a plain socket: it stayed
+  // full for the socket's send timeout, so the broker is not reading, or the
+  // connection broke). Part of a message may have gone out, so nothing more
+  // is written to that connection: every later send() fails too, until the
+  // next Attach()/Reset(). FIX::Session ignores a failed write of an
+  // application message, so its caller asks here.
+  bool write_failed() const;
+
   // Messages written so far, and the calls into the connection that wrote
   // them (for tests and diagnostics).
   std::size_t messages_written() const;
@@ -88,6 +96,7 @@ class BatchingResponder final : public FIX::Responder {
   int fd_ = -1;                       // mu_; >= 0: write here, not inner_
   std::string held_;                  // mu_
   std::size_t held_count_ = 0;        // mu_
+  bool failed_ = false;               // mu_
   std::size_t messages_written_ = 0;  // mu_
   std::size_t writes_ = 0;            // mu_
 };

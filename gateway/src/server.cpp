@@ -194,8 +194,18 @@ struct SessionSlot {
   // Logout, which the session's own thread sends and whose timeout then ends
   // the connection, is neither stuck behind them nor put off by them.
   std::atomic<bool> muted{false};
+  // Set with muted, when the session is told to log out for not reading
+  // (QuickFIX then refuses its next Logon); cleared by the sequencer, which
+  // accepts logons again once the connection is gone and every message
+  // queued for the session is in its store (so a resend request brings all
+  // of them back).
+  std::atomic<bool> logon_blocked{false};
+  // Outbound messages the sender has finished with (sent, stored or
+  // dropped); the sequencer compares it with `handed`.
+  std::atomic<std::uint64_t> finished{0};
   // Sequencer only.
   std::deque<Outbound*> overflow;
+  std::uint64_t handed = 0;  // pushed onto `queue`
   bool over_limit = false;
   std::vector<std::shared_ptr<const MarketDataRequest>> subscriptions;
   // Logon: a digest of the last password verified against the registry.
@@ -300,6 +310,9 @@ class Server::Impl : public FIX::Application {
   void RunOperator(Inbound* item);
   void Enqueue(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
+  // A session has messages waiting in its overflow, or is waiting to be
+  // allowed to log on again.
+  bool HasBacklog() const;
   void PushRegistryBatch();
   // Waits until the registry writer has applied every batch pushed; false
   // (at once) while settlement is stalled.
@@ -1117,9 +1130,7 @@ void Server::Impl::SequencerLoop() {
       // A session over its outbound limit gets the rest of its messages
       // (and its next logon) as its sender catches up, orders or not: with
       // such a backlog the sequencer looks again every few milliseconds.
-      const bool backlog = std::any_of(
-          slots_.begin(), slots_.end(),
-          [](const auto& entry) { return !entry.second->overflow.empty(); });
+      const bool backlog = HasBacklog();
       static constexpr timespec kBacklogPoll{0, 5'000'000};
       sequencer_waker_.Wait(
           [&] {
@@ -1153,6 +1164,7 @@ void Server::Impl::SequencerLoop() {
     while (!slot->overflow.empty()) {
       if (slot->queue.push(slot->overflow.front())) {
         slot->overflow.pop_front();
+        ++slot->handed;
       } else {
         slot->waker.Notify();
         std::this_thread::sleep_for(std::chrono::microseconds(200));
@@ -1251,6 +1263,7 @@ void Server::Impl::ProcessBatch(const std::vector<Inbound*>& batch) {
 
 void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
   if (slot->overflow.empty() && slot->queue.push(out)) {
+    ++slot->handed;
     slot->waker.Notify();
     return;
   }
@@ -1261,6 +1274,7 @@ void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
         "session {}: outbound queue over its limit of {} messages (the broker "
         "is not reading); disconnecting it",
         slot->comp_id, options_.config.outbound_queue_limit);
+    slot->logon_blocked = true;
     if (FIX::Session* session = FIX::Session::lookupSession(slot->session_id)) {
       session->logout("outbound queue over limit: slow reader");
     }
@@ -1269,21 +1283,33 @@ void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
   slot->waker.Notify();
 }
 
+bool Server::Impl::HasBacklog() const {
+  return std::any_of(slots_.begin(), slots_.end(), [](const auto& entry) {
+    return !entry.second->overflow.empty() ||
+           entry.second->logon_blocked.load();
+  });
+}
+
 void Server::Impl::DrainOverflow() {
   for (auto& [id, slot] : slots_) {
-    if (slot->overflow.empty()) continue;
     while (!slot->overflow.empty() &&
            slot->queue.push(slot->overflow.front())) {
       slot->overflow.pop_front();
+      ++slot->handed;
+      slot->waker.Notify();
     }
-    slot->waker.Notify();
-    if (slot->overflow.empty() && slot->over_limit) {
-      slot->over_limit = false;
-      if (FIX::Session* session =
-              FIX::Session::lookupSession(slot->session_id)) {
-        session->logon();  // accept its next logon again
-      }
+    if (!slot->overflow.empty()) continue;
+    slot->over_limit = false;
+    if (!slot->logon_blocked.load()) continue;
+    // Its next logon is accepted once the connection is gone and the sender
+    // has put everything queued for it in the session's store.
+    FIX::Session* session = FIX::Session::lookupSession(slot->session_id);
+    if (session == nullptr) continue;
+    if (session->isLoggedOn() || slot->finished.load() != slot->handed) {
+      continue;
     }
+    slot->logon_blocked = false;
+    session->logon();
   }
 }
 
@@ -1544,23 +1570,29 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
       }
       BatchingResponder::DiscardOnThisThread(slot->muted.load());
       BatchingResponder::HoldOnThisThread(hold);
-      // A send fails while logged on when the socket stayed full for
+      // A write fails while logged on when the socket stayed full for
       // send_timeout_seconds: the broker is not reading. The message is in
-      // the session's store (resent after its next logon).
+      // the session's store (resent after its next logon). FIX::Session
+      // reports success for an application message whatever its write did,
+      // so the responder is asked.
       // The session's own thread sends the Logout and ends the connection
       // when the Logout times out: no other thread touches the connection
       // (QuickFIX's connection thread may delete it at any time).
-      if (session != nullptr && !session->send(message) &&
+      if (session != nullptr &&
+          (!session->send(message) || slot->responder.write_failed()) &&
           session->isLoggedOn() && !slot->muted.exchange(true)) {
         spdlog::warn(
             "session {}: send blocked for {} s (the broker is not reading); "
             "disconnecting it",
             slot->comp_id, options_.config.send_timeout_seconds);
+        slot->logon_blocked = true;
         session->logout("send blocked: slow reader");
+        sequencer_waker_.Notify();  // it re-admits the session later
       }
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
+    slot->finished.fetch_add(1);
     BatchingResponder::HoldOnThisThread(false);
     BatchingResponder::DiscardOnThisThread(false);
   };
@@ -1613,7 +1645,10 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
         break;
     }
     delete out;
-    if (!message) continue;
+    if (!message) {
+      slot->finished.fetch_add(1);
+      continue;
+    }
     if (pending) send(*pending, true);
     pending = std::move(message);
   }

@@ -111,12 +111,45 @@ TEST_CASE("a discarding thread writes nothing, other threads still write") {
   CHECK(inner.writes == std::vector<std::string>{"logout;", "after;"});
 }
 
-TEST_CASE("a failed write is reported") {
+TEST_CASE("a failed write is reported, and nothing more is written") {
   RecordingResponder inner;
-  inner.ok = false;
   BatchingResponder responder;
   responder.Reset(&inner, -1);
-  CHECK_FALSE(responder.send("x"));
+  CHECK(responder.send("x;"));
+  CHECK_FALSE(responder.write_failed());
+  inner.ok = false;
+  CHECK_FALSE(responder.send("y;"));
+  CHECK(responder.write_failed());
+  // Part of "y;" may be on the wire: the connection gets nothing more.
+  inner.ok = true;
+  CHECK_FALSE(responder.send("z;"));
+  CHECK(inner.writes == std::vector<std::string>{"x;", "y;"});
+  CHECK(responder.messages_written() == 1);
+  // The next connection starts afresh.
+  RecordingResponder next;
+  responder.Reset(&next, -1);
+  CHECK_FALSE(responder.write_failed());
+  CHECK(responder.send("fresh;"));
+  CHECK(next.writes == std::vector<std::string>{"fresh;"});
+}
+
+TEST_CASE("a socket that stays full past its send timeout fails the write") {
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  const timeval timeout{0, 100'000};
+  REQUIRE(::setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &timeout,
+                       sizeof(timeout)) == 0);
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, fds[0]);
+  // Nobody reads fds[1]: the buffers fill, then the write times out.
+  const std::string chunk(BatchingResponder::kMaxHeldBytes, 'x');
+  bool failed = false;
+  for (int i = 0; i < 1000 && !failed; ++i) failed = !responder.send(chunk);
+  CHECK(failed);
+  CHECK(responder.write_failed());
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 TEST_CASE("disconnect drops what is held and passes the disconnect on") {

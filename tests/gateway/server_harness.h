@@ -386,11 +386,11 @@ class RawBroker {
   // afresh (ResetSeqNumFlag), any other number resumes it (no reset, so the
   // exchange keeps what it sent before); waits for the exchange's Logon.
   // Errors: those of RawConnection, and FailedPrecondition when the answer is
-  // not a Logon.
+  // not a Logon. `receive_buffer_bytes`: as RawConnection::Connect.
   Status LogOn(int port, const std::string& password = Market::kPassword,
-               int first_seq = 1) {
-    Status connected =
-        conn_.Connect("127.0.0.1", port, std::chrono::seconds(2));
+               int first_seq = 1, int receive_buffer_bytes = 0) {
+    Status connected = conn_.Connect("127.0.0.1", port, std::chrono::seconds(2),
+                                     receive_buffer_bytes);
     if (!connected.ok()) return connected;
     next_seq_ = first_seq;
     Status sent = conn_.SendRaw(fixclient::BuildFrame(

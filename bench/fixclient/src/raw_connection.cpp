@@ -122,7 +122,8 @@ void RawConnection::Close() {
 }
 
 Status RawConnection::Connect(const std::string& host, int port,
-                              std::chrono::milliseconds timeout) {
+                              std::chrono::milliseconds timeout,
+                              int receive_buffer_bytes) {
   if (fd_ >= 0) {
     return Status::FailedPrecondition("raw connection: already connected");
   }
@@ -142,6 +143,15 @@ Status RawConnection::Connect(const std::string& host, int port,
   if (fd < 0) {
     ::freeaddrinfo(addresses);
     return Status::IoError(ErrnoText("raw connection: socket"));
+  }
+  // Before connect(), so that the TCP window is agreed with this size.
+  if (receive_buffer_bytes > 0 &&
+      ::setsockopt(fd, SOL_SOCKET, SO_RCVBUF, &receive_buffer_bytes,
+                   sizeof(receive_buffer_bytes)) != 0) {
+    Status error = Status::IoError(ErrnoText("raw connection: SO_RCVBUF"));
+    ::freeaddrinfo(addresses);
+    ::close(fd);
+    return error;
   }
   int rc = ::connect(fd, addresses->ai_addr, addresses->ai_addrlen);
   ::freeaddrinfo(addresses);

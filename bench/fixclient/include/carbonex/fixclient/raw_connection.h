@@ -60,9 +60,13 @@ class RawConnection {
 
   // Connects to host:port (a dotted IPv4 address or a name). Errors:
   // FailedPrecondition if already connected, InvalidArgument for an unknown
-  // host, IoError if the connection fails or times out.
+  // host, IoError if the connection fails or times out. A positive
+  // `receive_buffer_bytes` fixes the socket's receive buffer at about that
+  // size (no autotuning), so a peer that is not read from soon finds its
+  // writes blocked.
   Status Connect(const std::string& host, int port,
-                 std::chrono::milliseconds timeout);
+                 std::chrono::milliseconds timeout,
+                 int receive_buffer_bytes = 0);
 
   // Writes all the bytes. Errors: FailedPrecondition if not connected,
   // IoError if the peer has closed the connection or the write fails.
