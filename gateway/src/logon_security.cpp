@@ -6,7 +6,11 @@
 #include <sys/socket.h>
 
 #include <array>
+#include <chrono>
+#include <thread>
+#include <utility>
 
+#include "acceptor_sockets.h"
 #include "batching_responder.h"
 #include "quickfix_members.h"
 
@@ -74,8 +78,10 @@ void LogonThrottle::Count(Counter& counter, int limit, TimePoint now) const {
 void LogonThrottle::RecordFailure(std::string_view comp_id,
                                   std::string_view address, TimePoint now) {
   std::lock_guard<std::mutex> guard(mu_);
-  auto comp = by_comp_id_.try_emplace(std::string(comp_id)).first;
-  Count(comp->second, options_.failures_per_comp_id, now);
+  if (!comp_id.empty()) {
+    auto comp = by_comp_id_.try_emplace(std::string(comp_id)).first;
+    Count(comp->second, options_.failures_per_comp_id, now);
+  }
   if (address.empty()) {
     return;
   }
@@ -206,6 +212,24 @@ std::string PeerAddressOf(const FIX::SessionID& id, AcceptorKind kind) {
       BatchingResponder::Unwrap(ResponderOf(*session)), kind));
 }
 
+std::string PeerAddressOfThisThread(FIX::Acceptor& acceptor,
+                                    AcceptorKind kind) {
+  // The acceptor records a connection's thread just after starting it, so
+  // the thread's first message may come a moment before its record.
+  const pthread_t self = ::pthread_self();
+  for (int attempt = 0; attempt < 50; ++attempt) {
+    int fd = -1;
+    WithAcceptorSockets(acceptor, kind, [&](const AcceptorSockets& sockets) {
+      for (const AcceptedConnection& c : sockets.connections) {
+        if (::pthread_equal(c.thread, self) != 0) fd = c.fd;
+      }
+    });
+    if (fd >= 0) return AddressOfSocket(fd);
+    std::this_thread::sleep_for(std::chrono::milliseconds(1));
+  }
+  return "";
+}
+
 // ---------------------------------------------------------------------------
 // Redaction
 
@@ -235,43 +259,67 @@ std::string RedactPasswords(std::string_view raw) {
 
 namespace {
 
+constexpr std::string_view kUnknownSession =
+    "Session not found for incoming message: ";
+
+// `inner` (owned by `files`) may be null: then nothing is written.
+// `on_unknown_session` may be null (session logs).
 class RedactingLog : public FIX::Log {
  public:
-  RedactingLog(FIX::Log* inner, FIX::FileLogFactory* files)
-      : inner_(inner), files_(files) {}
-  ~RedactingLog() override { files_->destroy(inner_); }
+  RedactingLog(FIX::Log* inner, FIX::FileLogFactory* files,
+               const RedactingLogFactory::UnknownSessionHook* on_unknown)
+      : inner_(inner), files_(files), on_unknown_(on_unknown) {}
+  ~RedactingLog() override {
+    if (inner_ != nullptr) files_->destroy(inner_);
+  }
   RedactingLog(const RedactingLog&) = delete;
   RedactingLog& operator=(const RedactingLog&) = delete;
 
-  void clear() override { inner_->clear(); }
-  void backup() override { inner_->backup(); }
+  void clear() override {
+    if (inner_ != nullptr) inner_->clear();
+  }
+  void backup() override {
+    if (inner_ != nullptr) inner_->backup();
+  }
   void onIncoming(const std::string& text) override {
-    inner_->onIncoming(RedactPasswords(text));
+    if (inner_ != nullptr) inner_->onIncoming(RedactPasswords(text));
   }
   void onOutgoing(const std::string& text) override {
-    inner_->onOutgoing(RedactPasswords(text));
+    if (inner_ != nullptr) inner_->onOutgoing(RedactPasswords(text));
   }
   void onEvent(const std::string& text) override {
     // e.g. "Session not found for incoming message: <the whole Logon>".
-    inner_->onEvent(RedactPasswords(text));
+    if (inner_ != nullptr) inner_->onEvent(RedactPasswords(text));
+    if (on_unknown_ != nullptr && *on_unknown_ &&
+        text.compare(0, kUnknownSession.size(), kUnknownSession) == 0) {
+      (*on_unknown_)(text.substr(kUnknownSession.size()));
+    }
   }
 
  private:
   FIX::Log* inner_;
   FIX::FileLogFactory* files_;
+  const RedactingLogFactory::UnknownSessionHook* on_unknown_;
 };
 
 }  // namespace
 
-RedactingLogFactory::RedactingLogFactory(const FIX::SessionSettings& settings)
-    : files_(settings) {}
+RedactingLogFactory::RedactingLogFactory(const FIX::SessionSettings* settings,
+                                         UnknownSessionHook on_unknown_session)
+    : on_unknown_session_(std::move(on_unknown_session)) {
+  if (settings != nullptr) files_.emplace(*settings);
+}
 
 FIX::Log* RedactingLogFactory::create() {
-  return new RedactingLog(files_.create(), &files_);
+  FIX::FileLogFactory* files = files_ ? &*files_ : nullptr;
+  return new RedactingLog(files ? files->create() : nullptr, files,
+                          &on_unknown_session_);
 }
 
 FIX::Log* RedactingLogFactory::create(const FIX::SessionID& id) {
-  return new RedactingLog(files_.create(id), &files_);
+  FIX::FileLogFactory* files = files_ ? &*files_ : nullptr;
+  return new RedactingLog(files ? files->create(id) : nullptr, files,
+                          nullptr);
 }
 
 void RedactingLogFactory::destroy(FIX::Log* log) { delete log; }

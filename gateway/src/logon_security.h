@@ -14,6 +14,7 @@
 #ifndef CARBONEX_GATEWAY_SRC_LOGON_SECURITY_H_
 #define CARBONEX_GATEWAY_SRC_LOGON_SECURITY_H_
 
+#include <quickfix/Acceptor.h>
 #include <quickfix/FileLog.h>
 #include <quickfix/Log.h>
 #include <quickfix/SessionID.h>
@@ -22,6 +23,7 @@
 #include <cstddef>
 #include <cstdint>
 #include <deque>
+#include <functional>
 #include <map>
 #include <memory>
 #include <mutex>
@@ -60,7 +62,9 @@ class LogonThrottle {
                                                    std::string_view address,
                                                    TimePoint now);
   // A failed logon (wrong or missing password, wrong Username): counted
-  // against both; the failure that reaches a limit starts a back-off.
+  // against both; the failure that reaches a limit starts a back-off. An
+  // empty comp_id (one the exchange does not know, which must not grow the
+  // table) counts against the address only.
   void RecordFailure(std::string_view comp_id, std::string_view address,
                      TimePoint now);
   // A verified password: the CompID's failures are forgotten (the
@@ -123,21 +127,36 @@ enum class AcceptorKind : std::uint8_t { kThreadedSocket, kThreadedSsl };
 [[nodiscard]] std::string PeerAddressOf(const FIX::SessionID& id,
                                         AcceptorKind kind);
 
+// The remote IP address of the connection the calling thread serves, for a
+// QuickFIX callback that names no session (a message of an unknown
+// session, see RedactingLogFactory). `acceptor` must be of the class `kind`
+// names. Empty when unknown.
+[[nodiscard]] std::string PeerAddressOfThisThread(FIX::Acceptor& acceptor,
+                                                  AcceptorKind kind);
+
 // The raw FIX text with the values of Password(554) and NewPassword(925)
 // replaced by "***".
 [[nodiscard]] std::string RedactPasswords(std::string_view raw);
 
-// QuickFIX file logs (as FIX::FileLogFactory) whose message and event lines
-// never hold a password.
+// QuickFIX logs: file logs (as FIX::FileLogFactory) whose message and event
+// lines never hold a password when `settings` is given, no files otherwise;
+// and in both cases a hook for the first message of a connection whose
+// CompIDs name no session. QuickFIX drops such a connection at once and
+// tells only its global log ("Session not found for incoming message: ..."),
+// on the connection's own thread; `on_unknown_session` is then called there
+// with the raw message.
 class RedactingLogFactory : public FIX::LogFactory {
  public:
-  explicit RedactingLogFactory(const FIX::SessionSettings& settings);
+  using UnknownSessionHook = std::function<void(const std::string& raw)>;
+  RedactingLogFactory(const FIX::SessionSettings* settings,
+                      UnknownSessionHook on_unknown_session);
   FIX::Log* create() override;
   FIX::Log* create(const FIX::SessionID& id) override;
   void destroy(FIX::Log* log) override;
 
  private:
-  FIX::FileLogFactory files_;
+  std::optional<FIX::FileLogFactory> files_;
+  UnknownSessionHook on_unknown_session_;
 };
 
 }  // namespace carbonex::gateway

@@ -271,6 +271,10 @@ class Server::Impl : public FIX::Application {
   [[noreturn]] void RefuseLogon(const std::string& comp_id,
                                 const std::string& address,
                                 const std::string& reason, bool count_failure);
+  // The first message of a connection whose CompIDs name no session
+  // (QuickFIX drops the connection): a failed logon for the remote address's
+  // throttle and the audit log. On that connection's thread.
+  void OnUnknownSession(const std::string& raw);
   void HandleApp(const FIX::Message& message, const FIX::SessionID& id);
   // Counts the session against max_sessions; throws RejectLogon when full.
   void Admit(SessionSlot* slot, const FIX::SessionID& id);
@@ -717,25 +721,21 @@ Status Server::Impl::StartAcceptor() {
     std::istringstream in(cfg.str());
     settings_ = std::make_unique<FIX::SessionSettings>(in);
     store_factory_ = std::make_unique<MappedStoreFactory>(Path("fix-store"));
-    if (options_.config.fix_log) {
-      log_factory_ = std::make_unique<RedactingLogFactory>(*settings_);
-    }
+    // Always a log factory: without fix_log it writes no files but still
+    // reports connections of unknown sessions.
+    log_factory_ = std::make_unique<RedactingLogFactory>(
+        options_.config.fix_log ? settings_.get() : nullptr,
+        [this](const std::string& raw) { OnUnknownSession(raw); });
     // PeerAddressOf depends on the acceptor class: keep acceptor_kind_ in
     // step with what is created here.
     acceptor_kind_ =
         tls ? AcceptorKind::kThreadedSsl : AcceptorKind::kThreadedSocket;
-    if (tls && log_factory_) {
+    if (tls) {
       acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
-          *this, *store_factory_, *settings_, *log_factory_);
-    } else if (tls) {
-      acceptor_ = std::make_unique<FIX::ThreadedSSLSocketAcceptor>(
-          *this, *store_factory_, *settings_);
-    } else if (log_factory_) {
-      acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
           *this, *store_factory_, *settings_, *log_factory_);
     } else {
       acceptor_ = std::make_unique<FIX::ThreadedSocketAcceptor>(
-          *this, *store_factory_, *settings_);
+          *this, *store_factory_, *settings_, *log_factory_);
     }
     acceptor_->start();
     if (tls) {
@@ -841,8 +841,9 @@ void Server::Impl::onLogout(const FIX::SessionID& id) {
     }
   }
   spdlog::info("session {} logged out", slot->comp_id);
-  if (slot->throttled.load()) {
-    // Logged out for its message rate: its next Logon is welcome.
+  if (slot->throttled.load() && !slot->logon_blocked.load()) {
+    // Logged out for its message rate: its next Logon is welcome (unless it
+    // was also found not reading: the sequencer lets that one back).
     if (FIX::Session* session = FIX::Session::lookupSession(id)) {
       session->logon();
     }
@@ -901,6 +902,41 @@ void Server::Impl::RefuseLogon(const std::string& comp_id,
   logon_records_.Add(comp_id, address, ledger::LogonOutcome::kRefused, reason,
                      NowNs());
   throw FIX::RejectLogon(reason);
+}
+
+void Server::Impl::OnUnknownSession(const std::string& raw) {
+  std::string sender;
+  std::string target;
+  try {
+    const FIX::Message message(raw, false);
+    const FIX::Header& header = message.getHeader();
+    if (header.isSetField(49)) sender = header.getField(49);
+    if (header.isSetField(56)) target = header.getField(56);
+  } catch (const std::exception&) {
+    // Not even a parsable header: counted all the same.
+  }
+  // Free text from the network: kept short, and printable ASCII, in the
+  // log and the audit (whose JSON needs valid UTF-8).
+  auto shown = [](std::string* text) {
+    constexpr std::size_t kMaxShown = 64;
+    if (text->size() > kMaxShown) text->resize(kMaxShown);
+    for (char& c : *text) {
+      if (c < 0x20 || c > 0x7e) c = '?';
+    }
+  };
+  shown(&sender);
+  shown(&target);
+  FIX::Acceptor* acceptor = started_acceptor_.load();
+  const std::string address =
+      acceptor == nullptr ? "" : PeerAddressOfThisThread(*acceptor,
+                                                         acceptor_kind_);
+  spdlog::warn("connection from {} dropped: no session {} -> {}",
+               address.empty() ? "?" : address, sender, target);
+  // Counted against the address only: an unknown CompID must not grow the
+  // throttle's CompID table.
+  throttle_.RecordFailure("", address, std::chrono::steady_clock::now());
+  logon_records_.Add(sender, address, ledger::LogonOutcome::kRefused,
+                     "unknown session", NowNs());
 }
 
 void Server::Impl::HandleLogon(const FIX::Message& message,
@@ -1299,15 +1335,19 @@ void Server::Impl::DrainOverflow() {
       slot->waker.Notify();
     }
     if (!slot->overflow.empty()) continue;
-    slot->over_limit = false;
-    if (!slot->logon_blocked.load()) continue;
+    if (!slot->logon_blocked.load()) {
+      slot->over_limit = false;
+      continue;
+    }
     // Its next logon is accepted once the connection is gone and the sender
-    // has put everything queued for it in the session's store.
+    // has put everything queued for it in the session's store. (Until then
+    // over_limit stays set: more overflow is no news.)
     FIX::Session* session = FIX::Session::lookupSession(slot->session_id);
     if (session == nullptr) continue;
     if (session->isLoggedOn() || slot->finished.load() != slot->handed) {
       continue;
     }
+    slot->over_limit = false;
     slot->logon_blocked = false;
     session->logon();
   }
@@ -1585,8 +1625,10 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
             "session {}: send blocked for {} s (the broker is not reading); "
             "disconnecting it",
             slot->comp_id, options_.config.send_timeout_seconds);
-        slot->logon_blocked = true;
+        // Blocked only once the session is disabled: the sequencer, which
+        // enables it again, must not do so before this logout.
         session->logout("send blocked: slow reader");
+        slot->logon_blocked = true;
         sequencer_waker_.Notify();  // it re-admits the session later
       }
     } catch (const std::exception& e) {

@@ -205,6 +205,45 @@ TEST_CASE("failed logons are throttled per remote address",
   CHECK(x.server->Terminate() == 0);
 }
 
+TEST_CASE(
+    "connections of unknown sessions count against the address and are "
+    "audited",
+    "[security][throttle]") {
+  Exchange x(
+      "logon_failures_per_comp_id = 100\n"
+      "logon_failures_per_address = 3\n"
+      "logon_backoff_seconds = 60\n"
+      "logon_audit_interval_ms = 100\n");
+  // Unregistered SenderCompIDs (one of them not even printable), and a
+  // registered one addressed to another TargetCompID: QuickFIX has no
+  // session for any of them and drops the connection without an answer.
+  const std::vector<std::pair<std::string, std::string>> unknown = {
+      {"NOBODY", "CARBONEX"}, {"GUESS\x7f", "CARBONEX"}, {"BRK1", "ELSEWHERE"}};
+  for (const auto& [sender, target] : unknown) {
+    fixclient::RawConnection raw;
+    REQUIRE(raw.Connect("127.0.0.1", x.port, 2s).ok());
+    REQUIRE(raw.SendRaw(BuildFrame(fixclient::LogonFields(
+                            sender, target, 1, sender, kWrongPassword)))
+                .ok());
+    CHECK(raw.WaitClosed(kSessionWait).ok());
+  }
+  // Three failures from this address: a registered broker with the right
+  // password is now refused here too.
+  std::string refused = TryLogon(x, "BRK3", Market::kPassword);
+  CHECK(refused.find("too many failed logons from this address") !=
+        std::string::npos);
+  LogonTally tally = WaitForLogonAudit(
+      x.db, [](const LogonTally& t) { return t.Of("BRK3", "throttled") >= 1; });
+  CHECK(tally.Of("NOBODY", "refused", "unknown session") == 1);
+  CHECK(tally.Of("GUESS?", "refused", "unknown session") == 1);
+  CHECK(tally.Of("BRK1", "refused", "unknown session") == 1);
+  CHECK(tally.addresses.count("127.0.0.1") == 1);
+  CHECK(x.server->Log().find("no session NOBODY -> CARBONEX") !=
+        std::string::npos);
+  CHECK(RegistryStatus(x.db, "audit verify") == 0);
+  CHECK(x.server->Terminate() == 0);
+}
+
 TEST_CASE("a logon storm is merged in the audit log and trading goes on",
           "[security][throttle]") {
   // A long flush interval: everything of the run lands in the entry written
