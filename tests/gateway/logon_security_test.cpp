@@ -69,6 +69,23 @@ TEST_CASE("a success clears the CompID's count, not the address's", "[logon]") {
   CHECK_FALSE(t.Refusal("BRK3", "", t0 + 3s).has_value());
 }
 
+TEST_CASE("a failure without a CompID counts against the address only",
+          "[logon]") {
+  LogonThrottle t = Throttle(1, 2);
+  const TimePoint t0{};
+  // One failure would block a CompID (limit 1): none is blocked here.
+  t.RecordFailure("", "10.0.0.7", t0);
+  CHECK_FALSE(t.Refusal("", "10.0.0.8", t0 + 1s).has_value());
+  CHECK_FALSE(t.Refusal("BRK1", "10.0.0.8", t0 + 1s).has_value());
+  CHECK_FALSE(t.Refusal("BRK1", "10.0.0.7", t0 + 1s).has_value());
+  // The second failure from the address reaches its limit.
+  t.RecordFailure("", "10.0.0.7", t0 + 1s);
+  auto refusal = t.Refusal("BRK1", "10.0.0.7", t0 + 2s);
+  REQUIRE(refusal.has_value());
+  CHECK(refusal->find("from this address") != std::string::npos);
+  CHECK_FALSE(t.Refusal("BRK1", "10.0.0.8", t0 + 2s).has_value());
+}
+
 TEST_CASE("tracked addresses stay bounded", "[logon]") {
   LogonThrottle t = Throttle(1'000'000, 5);
   const TimePoint t0{};
