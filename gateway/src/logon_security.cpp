@@ -318,8 +318,7 @@ FIX::Log* RedactingLogFactory::create() {
 
 FIX::Log* RedactingLogFactory::create(const FIX::SessionID& id) {
   FIX::FileLogFactory* files = files_ ? &*files_ : nullptr;
-  return new RedactingLog(files ? files->create(id) : nullptr, files,
-                          nullptr);
+  return new RedactingLog(files ? files->create(id) : nullptr, files, nullptr);
 }
 
 void RedactingLogFactory::destroy(FIX::Log* log) { delete log; }

@@ -928,8 +928,8 @@ void Server::Impl::OnUnknownSession(const std::string& raw) {
   shown(&target);
   FIX::Acceptor* acceptor = started_acceptor_.load();
   const std::string address =
-      acceptor == nullptr ? "" : PeerAddressOfThisThread(*acceptor,
-                                                         acceptor_kind_);
+      acceptor == nullptr ? ""
+                          : PeerAddressOfThisThread(*acceptor, acceptor_kind_);
   spdlog::warn("connection from {} dropped: no session {} -> {}",
                address.empty() ? "?" : address, sender, target);
   // Counted against the address only: an unknown CompID must not grow the
