@@ -93,10 +93,7 @@ bool BatchingResponder::send(const std::string& message) {
   return true;
 }
 
-bool BatchingResponder::write_failed() const {
-  std::lock_guard<std::mutex> guard(mu_);
-  return failed_;
-}
+bool BatchingResponder::write_failed() const { return failed_.load(); }
 
 void BatchingResponder::disconnect() {
   FIX::Responder* inner = nullptr;

@@ -34,6 +34,7 @@
 #include <quickfix/Responder.h>
 #include <quickfix/Session.h>
 
+#include <atomic>
 #include <cstddef>
 #include <mutex>
 #include <string>
@@ -92,11 +93,13 @@ class BatchingResponder final : public FIX::Responder {
   bool Write(const std::string& bytes);  // mu_ held
 
   mutable std::mutex mu_;
-  FIX::Responder* inner_ = nullptr;   // mu_
-  int fd_ = -1;                       // mu_; >= 0: write here, not inner_
-  std::string held_;                  // mu_
-  std::size_t held_count_ = 0;        // mu_
-  bool failed_ = false;               // mu_
+  FIX::Responder* inner_ = nullptr;  // mu_
+  int fd_ = -1;                      // mu_; >= 0: write here, not inner_
+  std::string held_;                 // mu_
+  std::size_t held_count_ = 0;       // mu_
+  // Written under mu_; read without it by write_failed(), once per message
+  // on the sender's path.
+  std::atomic<bool> failed_{false};
   std::size_t messages_written_ = 0;  // mu_
   std::size_t writes_ = 0;            // mu_
 };

@@ -1328,12 +1328,13 @@ bool Server::Impl::HasBacklog() const {
 
 void Server::Impl::DrainOverflow() {
   for (auto& [id, slot] : slots_) {
+    const std::uint64_t before = slot->handed;
     while (!slot->overflow.empty() &&
            slot->queue.push(slot->overflow.front())) {
       slot->overflow.pop_front();
       ++slot->handed;
-      slot->waker.Notify();
     }
+    if (slot->handed != before) slot->waker.Notify();
     if (!slot->overflow.empty()) continue;
     if (!slot->logon_blocked.load()) {
       slot->over_limit = false;
