@@ -130,6 +130,19 @@ std::string ReadWhole(const std::string& path) {
 // ---------------------------------------------------------------------------
 // Logon throttling and audit
 
+// Once this address is in back-off: BRK3 with the right password is refused
+// without a check, and the audit log records it as throttled. Returns the
+// audit tally.
+LogonTally ExpectAddressInBackoff(const RunningExchange& x) {
+  std::string refused = TryLogon(x, "BRK3", Market::kPassword);
+  CHECK(refused.find("too many failed logons from this address") !=
+        std::string::npos);
+  LogonTally tally = WaitForLogonAudit(
+      x.db, [](const LogonTally& t) { return t.Of("BRK3", "throttled") >= 1; });
+  CHECK(tally.Of("BRK3", "throttled", "from this address") == 1);
+  return tally;
+}
+
 TEST_CASE("failed logons are throttled per CompID at the limit",
           "[security][throttle]") {
   Exchange x(
@@ -196,12 +209,7 @@ TEST_CASE("failed logons are throttled per remote address",
   CHECK(TryLogon(x, "BRK2", kWrongPassword) == "invalid password");
   // The fourth failure reached the address's limit: every CompID from here
   // is refused.
-  std::string refused = TryLogon(x, "BRK3", Market::kPassword);
-  CHECK(refused.find("too many failed logons from this address") !=
-        std::string::npos);
-  LogonTally tally = WaitForLogonAudit(
-      x.db, [](const LogonTally& t) { return t.Of("BRK3", "throttled") >= 1; });
-  CHECK(tally.Of("BRK3", "throttled", "from this address") == 1);
+  (void)ExpectAddressInBackoff(x);
   CHECK(x.server->Terminate() == 0);
 }
 
@@ -229,11 +237,7 @@ TEST_CASE(
   }
   // Three failures from this address: a registered broker with the right
   // password is now refused here too.
-  std::string refused = TryLogon(x, "BRK3", Market::kPassword);
-  CHECK(refused.find("too many failed logons from this address") !=
-        std::string::npos);
-  LogonTally tally = WaitForLogonAudit(
-      x.db, [](const LogonTally& t) { return t.Of("BRK3", "throttled") >= 1; });
+  LogonTally tally = ExpectAddressInBackoff(x);
   CHECK(tally.Of("NOBODY", "refused", "unknown session") == 1);
   CHECK(tally.Of("GUESS?", "refused", "unknown session") == 1);
   CHECK(tally.Of("BRK1", "refused", "unknown session") == 1);
