@@ -12,6 +12,7 @@ namespace {
 
 thread_local bool t_hold = false;
 thread_local bool t_discard = false;
+thread_local bool t_defer = false;
 
 }  // namespace
 
@@ -32,8 +33,10 @@ void BatchingResponder::Reset(FIX::Responder* inner, int fd) {
   held_.clear();
   held_count_ = 0;
   failed_ = false;
+  stalled_ = false;
   inner_ = inner;
   fd_ = fd;
+  direct_ = inner != nullptr && fd >= 0;
 }
 
 void BatchingResponder::HoldOnThisThread(bool hold) { t_hold = hold; }
@@ -41,6 +44,8 @@ void BatchingResponder::HoldOnThisThread(bool hold) { t_hold = hold; }
 void BatchingResponder::DiscardOnThisThread(bool discard) {
   t_discard = discard;
 }
+
+void BatchingResponder::DeferOnThisThread(bool defer) { t_defer = defer; }
 
 FIX::Responder* BatchingResponder::Unwrap(FIX::Responder* responder) {
   if (auto* batching = dynamic_cast<BatchingResponder*>(responder)) {
@@ -65,10 +70,47 @@ bool BatchingResponder::Write(const std::string& bytes) {
   return true;
 }
 
+bool BatchingResponder::WriteSome() {
+  std::size_t done = 0;
+  while (done < held_.size()) {
+    ssize_t n = ::send(fd_, held_.data() + done, held_.size() - done,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      if (errno == EAGAIN || errno == EWOULDBLOCK) break;
+      failed_ = true;
+      return false;
+    }
+    done += static_cast<std::size_t>(n);
+  }
+  if (done > 0) {
+    ++writes_;
+    held_.erase(0, done);
+  }
+  if (held_.empty()) {
+    messages_written_ += held_count_;
+    held_count_ = 0;
+    stalled_ = false;
+  } else {
+    stalled_ = true;
+  }
+  return true;
+}
+
 bool BatchingResponder::send(const std::string& message) {
   if (t_discard) return true;
   std::lock_guard<std::mutex> guard(mu_);
   if (inner_ == nullptr || failed_) return false;
+  if (t_defer) {
+    held_ += message;
+    ++held_count_;
+    if (held_.size() < kMaxHeldBytes) return true;
+    if (fd_ < 0) {
+      stalled_ = true;  // only a blocking Flush() can write it
+      return true;
+    }
+    return WriteSome();
+  }
   if (t_hold && held_.size() + message.size() <= kMaxHeldBytes) {
     held_ += message;
     ++held_count_;
@@ -85,6 +127,7 @@ bool BatchingResponder::send(const std::string& message) {
     held_count_ = 0;
   }
   ++writes_;
+  stalled_ = false;
   if (!ok) {
     failed_ = true;
     return false;
@@ -92,6 +135,38 @@ bool BatchingResponder::send(const std::string& message) {
   messages_written_ += count;
   return true;
 }
+
+BatchingResponder::Flushed BatchingResponder::FlushWithoutBlocking() {
+  std::lock_guard<std::mutex> guard(mu_);
+  if (inner_ == nullptr || failed_) return Flushed::kFailed;
+  if (held_.empty()) return Flushed::kAll;
+  if (fd_ < 0) {
+    stalled_ = true;
+    return Flushed::kPartly;
+  }
+  if (!WriteSome()) return Flushed::kFailed;
+  return held_.empty() ? Flushed::kAll : Flushed::kPartly;
+}
+
+bool BatchingResponder::Flush() {
+  std::lock_guard<std::mutex> guard(mu_);
+  if (inner_ == nullptr || failed_) return false;
+  if (held_.empty()) return true;
+  ++writes_;
+  stalled_ = false;
+  if (!Write(held_)) {
+    failed_ = true;
+    return false;
+  }
+  messages_written_ += held_count_;
+  held_.clear();
+  held_count_ = 0;
+  return true;
+}
+
+bool BatchingResponder::direct() const { return direct_.load(); }
+
+bool BatchingResponder::stalled() const { return stalled_.load(); }
 
 bool BatchingResponder::write_failed() const { return failed_.load(); }
 
@@ -104,6 +179,8 @@ void BatchingResponder::disconnect() {
     inner = inner_;
     inner_ = nullptr;
     fd_ = -1;
+    direct_ = false;
+    stalled_ = false;
   }
   if (inner != nullptr) inner->disconnect();
 }

@@ -26,8 +26,17 @@
 // or clears the Session's responder itself when it closes; the buffer is
 // dropped at the next Attach() or disconnect().
 //
-// Thread-safety: send() and disconnect() may be called from any thread (they
-// take an internal lock); HoldOnThisThread() affects the calling thread only.
+// Without blocking: a thread that must never wait on a broker's socket (the
+// server's sequencer) marks its sends with DeferOnThisThread(true). They are
+// appended to the buffer, and FlushWithoutBlocking() then writes what the
+// socket takes at once; whatever stays behind is written by the next send
+// from any other thread, or by Flush(), which the caller leaves to a thread
+// that may block (the session's sender). Bytes are written in the order the
+// session sent them, whichever thread writes them.
+//
+// Thread-safety: send(), disconnect() and the flushes may be called from any
+// thread (they take an internal lock); HoldOnThisThread() and
+// DeferOnThisThread() affect the calling thread only.
 #ifndef CARBONEX_GATEWAY_BATCHING_RESPONDER_H_
 #define CARBONEX_GATEWAY_BATCHING_RESPONDER_H_
 
@@ -36,6 +45,7 @@
 
 #include <atomic>
 #include <cstddef>
+#include <cstdint>
 #include <mutex>
 #include <string>
 
@@ -69,6 +79,31 @@ class BatchingResponder final : public FIX::Responder {
   // sender stops filling a socket its own Logout must still get through.
   static void DiscardOnThisThread(bool discard);
 
+  // While true, messages this thread sends are appended to the buffer (no
+  // byte limit) and never written with a blocking call: past kMaxHeldBytes,
+  // what the socket takes at once is written. The caller ends a run with
+  // FlushWithoutBlocking(). Only with a plain socket (direct()).
+  static void DeferOnThisThread(bool defer);
+
+  // What FlushWithoutBlocking() left.
+  enum class Flushed : std::uint8_t {
+    kAll,     // nothing is left in the buffer
+    kPartly,  // the socket is full: bytes are left for Flush()
+    kFailed,  // the write failed (see write_failed()), or no connection
+  };
+  // Writes what the socket takes at once of the buffer.
+  Flushed FlushWithoutBlocking();
+  // Writes the whole buffer, blocking up to the socket's send timeout.
+  // False when the write failed (write_failed()) or there is no connection.
+  bool Flush();
+
+  // Attached to a plain socket, which it writes itself (so deferred sends
+  // are possible). Lock-free.
+  bool direct() const;
+  // A deferred send or FlushWithoutBlocking() found the socket full, and
+  // bytes wait for Flush() (or another thread's send). Lock-free.
+  bool stalled() const;
+
   // The responder a BatchingResponder forwards to, or `responder` itself.
   static FIX::Responder* Unwrap(FIX::Responder* responder);
 
@@ -91,6 +126,9 @@ class BatchingResponder final : public FIX::Responder {
 
  private:
   bool Write(const std::string& bytes);  // mu_ held
+  // mu_ held, fd_ >= 0: writes what the socket takes now from the front of
+  // held_ and erases it; false on a failed write.
+  bool WriteSome();
 
   mutable std::mutex mu_;
   FIX::Responder* inner_ = nullptr;  // mu_
@@ -100,6 +138,8 @@ class BatchingResponder final : public FIX::Responder {
   // Written under mu_; read without it by write_failed(), once per message
   // on the sender's path.
   std::atomic<bool> failed_{false};
+  std::atomic<bool> direct_{false};   // written under mu_
+  std::atomic<bool> stalled_{false};  // written under mu_
   std::size_t messages_written_ = 0;  // mu_
   std::size_t writes_ = 0;            // mu_
 };

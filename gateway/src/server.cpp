@@ -115,7 +115,13 @@ struct Inbound {
 
 // One item for a session's sender thread.
 struct Outbound {
-  enum class Kind : std::uint8_t { kEvent, kIncrement, kSnapshot, kMessage };
+  enum class Kind : std::uint8_t {
+    kEvent,
+    kIncrement,
+    kSnapshot,
+    kMessage,
+    kFlush,  // write what the sequencer's deferred sends left behind
+  };
   Kind kind = Kind::kEvent;
   engine::Event event;
   std::uint32_t index = 0;
@@ -204,6 +210,8 @@ struct SessionSlot {
   // dropped); the sequencer compares it with `handed`.
   std::atomic<std::uint64_t> finished{0};
   // Sequencer only.
+  FIX::Session* session = nullptr;  // looked up once
+  bool deferred = false;            // sent to directly in the current dispatch
   std::deque<Outbound*> overflow;
   std::uint64_t handed = 0;  // pushed onto `queue`
   bool over_limit = false;
@@ -230,6 +238,25 @@ struct DispatchMark {
   std::vector<engine::DepthSnapshot> depths;  // for market data
   std::size_t expired = 0;
 };
+
+// The FIX message for an outbound item (none for an event the broker is
+// not told of).
+std::optional<FIX::Message> MessageFor(Outbound& out,
+                                       const NameTables& tables) {
+  switch (out.kind) {
+    case Outbound::Kind::kEvent:
+      return BrokerMessageFor(out.event, out.index, tables);
+    case Outbound::Kind::kIncrement:
+      return MarketDataIncrement(*out.md, out.event, tables, out.action);
+    case Outbound::Kind::kSnapshot:
+      return MarketDataSnapshot(*out.md, out.symbol, out.depth);
+    case Outbound::Kind::kMessage:
+      return std::move(out.message);
+    case Outbound::Kind::kFlush:
+      break;
+  }
+  return std::nullopt;
+}
 
 }  // namespace
 
@@ -312,7 +339,13 @@ class Server::Impl : public FIX::Application {
   void ExecuteStamped(const engine::CommandBody& body, BrokerId broker);
   void CommitAndDispatch();
   void RunOperator(Inbound* item);
-  void Enqueue(SessionSlot* slot, Outbound* out);
+  // A message for a session: written by the sequencer itself when that
+  // cannot wait on the broker (SendDirect), otherwise handed to the
+  // session's sender (HandOver). FlushDirect() ends a dispatch.
+  void Enqueue(SessionSlot* slot, Outbound* out, const NameTables& tables);
+  bool SendDirect(SessionSlot* slot, Outbound* out, const NameTables& tables);
+  void FlushDirect();
+  void HandOver(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
   // A session has messages waiting in its overflow, or is waiting to be
   // allowed to log on again.
@@ -369,6 +402,7 @@ class Server::Impl : public FIX::Application {
   std::atomic<std::int64_t> last_close_ns_{0};
   bool uncommitted_ = false;
   std::vector<DispatchMark> marks_;
+  std::vector<SessionSlot*> deferred_slots_;  // SendDirect'ed, to flush
   std::set<std::tuple<std::uint32_t, std::uint8_t, std::int64_t>> levels_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> touched_;  // acct, instr
   ledger::ServerBatch pending_;
@@ -1297,7 +1331,60 @@ void Server::Impl::ProcessBatch(const std::vector<Inbound*>& batch) {
   CommitAndDispatch();
 }
 
-void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out) {
+void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out,
+                           const NameTables& tables) {
+  if (!SendDirect(slot, out, tables)) HandOver(slot, out);
+}
+
+bool Server::Impl::SendDirect(SessionSlot* slot, Outbound* out,
+                              const NameTables& tables) {
+  // Only while the sender has nothing in hand (it would write after this
+  // message what was meant for before it), to a logged-on broker found
+  // reading, over a plain socket the responder writes itself.
+  if (!slot->overflow.empty() || slot->finished.load() != slot->handed ||
+      !slot->logged_on.load() || slot->muted.load() ||
+      !slot->responder.direct() || slot->responder.stalled()) {
+    return false;
+  }
+  if (slot->session == nullptr) {
+    slot->session = FIX::Session::lookupSession(slot->session_id);
+    if (slot->session == nullptr) return false;
+  }
+  std::optional<FIX::Message> message = MessageFor(*out, tables);
+  delete out;
+  if (!message) return true;
+  // Deferred: appended to the responder's buffer (past its byte limit, what
+  // the socket takes at once is written), never a blocking write.
+  BatchingResponder::DeferOnThisThread(true);
+  try {
+    (void)slot->session->send(*message);
+  } catch (const std::exception& e) {
+    spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
+  }
+  BatchingResponder::DeferOnThisThread(false);
+  if (!slot->deferred) {
+    slot->deferred = true;
+    deferred_slots_.push_back(slot);
+  }
+  // The socket is full: the sender writes the rest, and everything after it.
+  if (slot->responder.stalled())
+    HandOver(slot, new Outbound{.kind = Outbound::Kind::kFlush});
+  return true;
+}
+
+void Server::Impl::FlushDirect() {
+  for (SessionSlot* slot : deferred_slots_) {
+    slot->deferred = false;
+    if (slot->finished.load() != slot->handed) continue;  // a kFlush is out
+    if (slot->responder.FlushWithoutBlocking() ==
+        BatchingResponder::Flushed::kPartly) {
+      HandOver(slot, new Outbound{.kind = Outbound::Kind::kFlush});
+    }
+  }
+  deferred_slots_.clear();
+}
+
+void Server::Impl::HandOver(SessionSlot* slot, Outbound* out) {
   if (slot->overflow.empty() && slot->queue.push(out)) {
     ++slot->handed;
     slot->waker.Notify();
@@ -1386,7 +1473,7 @@ void Server::Impl::CommitAndDispatch() {
         out->md = item->md;
         out->symbol = item->md->symbols[i];
         out->depth = mark.depths[i];
-        Enqueue(slot, out);
+        Enqueue(slot, out, *tables);
       }
       if (item->md->subscription == '1')
         slot->subscriptions.push_back(item->md);
@@ -1442,7 +1529,7 @@ void Server::Impl::CommitAndDispatch() {
         auto out = new Outbound;
         out->event = event;
         out->index = index;
-        Enqueue(slot, out);
+        Enqueue(slot, out, *tables);
       }
     }
     char action = '1';
@@ -1480,7 +1567,7 @@ void Server::Impl::CommitAndDispatch() {
           out->event = event;
           out->action = action;
           out->md = sub;
-          Enqueue(slot.get(), out);
+          Enqueue(slot.get(), out, *tables);
         }
       }
     }
@@ -1488,6 +1575,7 @@ void Server::Impl::CommitAndDispatch() {
   while (next_mark < marks_.size()) run_mark(marks_[next_mark++]);
   marks_.clear();
   sink_.events.clear();
+  FlushDirect();
   PushRegistryBatch();
   DrainOverflow();
   published_seq_ = last_seq_;
@@ -1602,6 +1690,26 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
   // The acceptor's Session object lives as long as the acceptor (longer
   // than this thread): look it up once, not per message.
   FIX::Session* session = nullptr;
+  // A write fails while logged on when the socket stayed full for
+  // send_timeout_seconds: the broker is not reading. The message is in
+  // the session's store (resent after its next logon).
+  // The session's own thread sends the Logout and ends the connection
+  // when the Logout times out: no other thread touches the connection
+  // (QuickFIX's connection thread may delete it at any time).
+  auto on_write = [&](bool written) {
+    if ((!written || slot->responder.write_failed()) && session->isLoggedOn() &&
+        !slot->muted.exchange(true)) {
+      spdlog::warn(
+          "session {}: send blocked for {} s (the broker is not reading); "
+          "disconnecting it",
+          slot->comp_id, options_.config.send_timeout_seconds);
+      // Blocked only once the session is disabled: the sequencer, which
+      // enables it again, must not do so before this logout.
+      session->logout("send blocked: slow reader");
+      slot->logon_blocked = true;
+      sequencer_waker_.Notify();  // it re-admits the session later
+    }
+  };
   // hold: more messages follow at once; the session's BatchingResponder
   // keeps this one for the same socket write as the next.
   auto send = [&](FIX::Message& message, bool hold) {
@@ -1611,33 +1719,26 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
       }
       BatchingResponder::DiscardOnThisThread(slot->muted.load());
       BatchingResponder::HoldOnThisThread(hold);
-      // A write fails while logged on when the socket stayed full for
-      // send_timeout_seconds: the broker is not reading. The message is in
-      // the session's store (resent after its next logon). FIX::Session
-      // reports success for an application message whatever its write did,
-      // so the responder is asked.
-      // The session's own thread sends the Logout and ends the connection
-      // when the Logout times out: no other thread touches the connection
-      // (QuickFIX's connection thread may delete it at any time).
-      if (session != nullptr &&
-          (!session->send(message) || slot->responder.write_failed()) &&
-          session->isLoggedOn() && !slot->muted.exchange(true)) {
-        spdlog::warn(
-            "session {}: send blocked for {} s (the broker is not reading); "
-            "disconnecting it",
-            slot->comp_id, options_.config.send_timeout_seconds);
-        // Blocked only once the session is disabled: the sequencer, which
-        // enables it again, must not do so before this logout.
-        session->logout("send blocked: slow reader");
-        slot->logon_blocked = true;
-        sequencer_waker_.Notify();  // it re-admits the session later
-      }
+      // FIX::Session reports success for an application message whatever
+      // its write did, so on_write asks the responder.
+      if (session != nullptr) on_write(session->send(message));
     } catch (const std::exception& e) {
       spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
     }
     slot->finished.fetch_add(1);
     BatchingResponder::HoldOnThisThread(false);
     BatchingResponder::DiscardOnThisThread(false);
+  };
+  // What the sequencer's own writes left in the responder (the socket was
+  // full): written here, where blocking is allowed.
+  auto flush = [&] {
+    if (session == nullptr) {
+      session = FIX::Session::lookupSession(slot->session_id);
+    }
+    if (session != nullptr && !slot->muted.load()) {
+      on_write(slot->responder.Flush());
+    }
+    slot->finished.fetch_add(1);
   };
   // Each message is sent once the next one is built (held) or the queue is
   // found empty (written with everything held before it): the last message
@@ -1670,23 +1771,17 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
       });
       continue;
     }
-    std::shared_ptr<const NameTables> tables = tables_.load();
-    std::optional<FIX::Message> message;
-    switch (out->kind) {
-      case Outbound::Kind::kEvent:
-        message = BrokerMessageFor(out->event, out->index, *tables);
-        break;
-      case Outbound::Kind::kIncrement:
-        message =
-            MarketDataIncrement(*out->md, out->event, *tables, out->action);
-        break;
-      case Outbound::Kind::kSnapshot:
-        message = MarketDataSnapshot(*out->md, out->symbol, out->depth);
-        break;
-      case Outbound::Kind::kMessage:
-        message = std::move(out->message);
-        break;
+    if (out->kind == Outbound::Kind::kFlush) {
+      delete out;
+      if (pending) {
+        send(*pending, false);
+        pending.reset();
+      }
+      flush();
+      continue;
     }
+    std::shared_ptr<const NameTables> tables = tables_.load();
+    std::optional<FIX::Message> message = MessageFor(*out, *tables);
     delete out;
     if (!message) {
       slot->finished.fetch_add(1);

@@ -34,6 +34,26 @@ struct Hold {
   Hold& operator=(const Hold&) = delete;
 };
 
+// Defers on the calling thread for the scope.
+struct Defer {
+  Defer() { BatchingResponder::DeferOnThisThread(true); }
+  ~Defer() { BatchingResponder::DeferOnThisThread(false); }
+  Defer(const Defer&) = delete;
+  Defer& operator=(const Defer&) = delete;
+};
+
+// Everything that can be read from `fd` now.
+std::string Drain(int fd) {
+  std::string got;
+  std::array<char, 65536> buffer{};
+  while (true) {
+    ssize_t n = ::recv(fd, buffer.data(), buffer.size(), MSG_DONTWAIT);
+    if (n <= 0) break;
+    got.append(buffer.data(), static_cast<std::size_t>(n));
+  }
+  return got;
+}
+
 TEST_CASE("without a connection nothing is sent") {
   BatchingResponder responder;
   CHECK_FALSE(responder.send("a"));
@@ -193,6 +213,138 @@ TEST_CASE("with a socket, held messages reach it in one write") {
   ::close(fds[1]);
   // The peer is gone: the write fails (no SIGPIPE).
   CHECK_FALSE(responder.send("lost"));
+  ::close(fds[0]);
+}
+
+TEST_CASE(
+    "deferred messages wait for FlushWithoutBlocking, then go in one write") {
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  RecordingResponder inner;
+  BatchingResponder responder;
+  CHECK_FALSE(responder.direct());
+  responder.Reset(&inner, fds[0]);
+  CHECK(responder.direct());
+  {
+    Defer defer;
+    CHECK(responder.send("a|"));
+    CHECK(responder.send("b|"));
+  }
+  CHECK(Drain(fds[1]).empty());
+  CHECK(responder.FlushWithoutBlocking() == BatchingResponder::Flushed::kAll);
+  CHECK(Drain(fds[1]) == "a|b|");
+  CHECK(responder.writes() == 1);
+  CHECK(responder.messages_written() == 2);
+  CHECK_FALSE(responder.stalled());
+  // Nothing held: nothing to write.
+  CHECK(responder.FlushWithoutBlocking() == BatchingResponder::Flushed::kAll);
+  CHECK(responder.writes() == 1);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE(
+    "a full socket stalls deferred sends, and Flush writes the rest in order") {
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, fds[0]);
+  // Numbered messages, far more than the socket buffers hold; past the byte
+  // limit a deferred send writes what the socket takes, never blocking.
+  std::string expected;
+  std::size_t sent = 0;
+  {
+    Defer defer;
+    while (!responder.stalled() || sent < 4000) {
+      std::string message =
+          std::to_string(sent++) + ":" + std::string(200, 'x') + "|";
+      expected += message;
+      REQUIRE(responder.send(message));
+    }
+  }
+  CHECK(responder.stalled());
+  CHECK(responder.FlushWithoutBlocking() ==
+        BatchingResponder::Flushed::kPartly);
+  // A reader empties the socket while Flush blocks until all is written.
+  std::string got;
+  std::thread reader([&] {
+    std::array<char, 65536> buffer{};
+    while (got.size() < expected.size()) {
+      ssize_t n = ::recv(fds[1], buffer.data(), buffer.size(), 0);
+      if (n <= 0) break;
+      got.append(buffer.data(), static_cast<std::size_t>(n));
+    }
+  });
+  CHECK(responder.Flush());
+  reader.join();
+  CHECK_FALSE(responder.stalled());
+  CHECK(got == expected);
+  CHECK(responder.messages_written() == sent);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE(
+    "another thread's send writes what deferred sends left, before its own") {
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, fds[0]);
+  {
+    Defer defer;
+    CHECK(responder.send("1|"));
+  }
+  std::thread other([&] { CHECK(responder.send("2|")); });
+  other.join();
+  CHECK(Drain(fds[1]) == "1|2|");
+  CHECK(responder.FlushWithoutBlocking() == BatchingResponder::Flushed::kAll);
+  ::close(fds[0]);
+  ::close(fds[1]);
+}
+
+TEST_CASE("deferred sends fail without a connection or after a failed write") {
+  BatchingResponder responder;
+  {
+    Defer defer;
+    CHECK_FALSE(responder.send("a|"));
+  }
+  CHECK(responder.FlushWithoutBlocking() ==
+        BatchingResponder::Flushed::kFailed);
+  CHECK_FALSE(responder.Flush());
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  RecordingResponder inner;
+  responder.Reset(&inner, fds[0]);
+  {
+    Defer defer;
+    CHECK(responder.send("b|"));
+  }
+  ::close(fds[1]);  // the peer is gone
+  CHECK(responder.FlushWithoutBlocking() ==
+        BatchingResponder::Flushed::kFailed);
+  CHECK(responder.write_failed());
+  {
+    Defer defer;
+    CHECK_FALSE(responder.send("c|"));
+  }
+  // Through a connection object (TLS) only a blocking Flush writes.
+  RecordingResponder tls;
+  responder.Reset(&tls, -1);
+  CHECK_FALSE(responder.direct());
+  {
+    Defer defer;
+    CHECK(responder.send("d|"));
+  }
+  CHECK(responder.FlushWithoutBlocking() ==
+        BatchingResponder::Flushed::kPartly);
+  CHECK(tls.writes.empty());
+  CHECK(responder.Flush());
+  CHECK(tls.writes == std::vector<std::string>{"d|"});
+  // disconnect drops what is held and clears the direct mark.
+  responder.disconnect();
+  CHECK_FALSE(responder.direct());
   ::close(fds[0]);
 }
 
