@@ -1,8 +1,12 @@
 #include "batching_responder.h"
 
+#include <poll.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 
+#include <algorithm>
 #include <cerrno>
+#include <optional>
 
 #include "logon_security.h"
 #include "quickfix_members.h"
@@ -37,6 +41,14 @@ void BatchingResponder::Reset(FIX::Responder* inner, int fd) {
   inner_ = inner;
   fd_ = fd;
   direct_ = inner != nullptr && fd >= 0;
+  send_timeout_ = std::chrono::nanoseconds(0);
+  timeval timeout{};
+  socklen_t length = sizeof(timeout);
+  if (fd >= 0 &&
+      ::getsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, &length) == 0) {
+    send_timeout_ = std::chrono::seconds(timeout.tv_sec) +
+                    std::chrono::microseconds(timeout.tv_usec);
+  }
 }
 
 void BatchingResponder::HoldOnThisThread(bool hold) { t_hold = hold; }
@@ -57,15 +69,36 @@ FIX::Responder* BatchingResponder::Unwrap(FIX::Responder* responder) {
 
 bool BatchingResponder::Write(const std::string& bytes) {
   if (fd_ < 0) return inner_->send(bytes);
+  using Clock = std::chrono::steady_clock;
   std::size_t done = 0;
+  std::optional<Clock::time_point> give_up;  // set when first out of room
   while (done < bytes.size()) {
-    ssize_t n =
-        ::send(fd_, bytes.data() + done, bytes.size() - done, MSG_NOSIGNAL);
-    if (n < 0) {
-      if (errno == EINTR) continue;
-      return false;  // includes the socket's send timeout (EAGAIN)
+    ssize_t n = ::send(fd_, bytes.data() + done, bytes.size() - done,
+                       MSG_NOSIGNAL | MSG_DONTWAIT);
+    if (n >= 0) {
+      done += static_cast<std::size_t>(n);
+      continue;
     }
-    done += static_cast<std::size_t>(n);
+    if (errno == EINTR) continue;
+    if (errno != EAGAIN && errno != EWOULDBLOCK) return false;
+    // The socket is full: wait for room, in slices, so that a deadline set
+    // meanwhile (a stop) is seen.
+    const Clock::time_point now = Clock::now();
+    if (!give_up) {
+      give_up = send_timeout_.count() > 0 ? now + send_timeout_
+                                          : Clock::time_point::max();
+    }
+    const Clock::time_point deadline{
+        std::chrono::nanoseconds(deadline_ns_.load())};
+    const Clock::time_point limit = std::min(*give_up, deadline);
+    if (now >= limit) return false;  // the broker is not reading
+    constexpr std::chrono::milliseconds kSlice{100};
+    const auto wait = std::min<Clock::duration>(limit - now, kSlice);
+    pollfd ready{fd_, POLLOUT, 0};
+    (void)::poll(
+        &ready, 1,
+        static_cast<int>(
+            std::chrono::ceil<std::chrono::milliseconds>(wait).count()));
   }
   return true;
 }
@@ -165,6 +198,13 @@ bool BatchingResponder::Flush() {
 }
 
 bool BatchingResponder::direct() const { return direct_.load(); }
+
+void BatchingResponder::SetDeadline(
+    std::chrono::steady_clock::time_point deadline) {
+  deadline_ns_ = std::chrono::duration_cast<std::chrono::nanoseconds>(
+                     deadline.time_since_epoch())
+                     .count();
+}
 
 bool BatchingResponder::stalled() const { return stalled_.load(); }
 

@@ -44,8 +44,10 @@
 #include <quickfix/Session.h>
 
 #include <atomic>
+#include <chrono>
 #include <cstddef>
 #include <cstdint>
+#include <limits>
 #include <mutex>
 #include <string>
 
@@ -119,13 +121,22 @@ class BatchingResponder final : public FIX::Responder {
   // application message, so its caller asks here.
   bool write_failed() const;
 
+  // Every write to a plain socket that waits for room gives up at
+  // `deadline` (steady clock) at the latest, even within the socket's send
+  // timeout, including a write waiting already. For a stop that must end in
+  // time. Lock-free.
+  void SetDeadline(std::chrono::steady_clock::time_point deadline);
+
   // Messages written so far, and the calls into the connection that wrote
   // them (for tests and diagnostics).
   std::size_t messages_written() const;
   std::size_t writes() const;
 
  private:
-  bool Write(const std::string& bytes);  // mu_ held
+  // mu_ held. To a plain socket: waits for room up to the socket's send
+  // timeout (SO_SNDTIMEO, read at Reset) or the deadline, whichever is
+  // first.
+  bool Write(const std::string& bytes);
   // mu_ held, fd_ >= 0: writes what the socket takes now from the front of
   // held_ and erases it; false on a failed write.
   bool WriteSome();
@@ -133,13 +144,17 @@ class BatchingResponder final : public FIX::Responder {
   mutable std::mutex mu_;
   FIX::Responder* inner_ = nullptr;  // mu_
   int fd_ = -1;                      // mu_; >= 0: write here, not inner_
-  std::string held_;                 // mu_
-  std::size_t held_count_ = 0;       // mu_
+  std::chrono::nanoseconds send_timeout_{0};  // mu_; 0: none
+  std::string held_;                          // mu_
+  std::size_t held_count_ = 0;                // mu_
   // Written under mu_; read without it by write_failed(), once per message
   // on the sender's path.
   std::atomic<bool> failed_{false};
   std::atomic<bool> direct_{false};   // written under mu_
   std::atomic<bool> stalled_{false};  // written under mu_
+  // steady_clock nanoseconds since its epoch; max: none.
+  std::atomic<std::int64_t> deadline_ns_{
+      std::numeric_limits<std::int64_t>::max()};
   std::size_t messages_written_ = 0;  // mu_
   std::size_t writes_ = 0;            // mu_
 };

@@ -73,6 +73,8 @@ using Clock = std::chrono::system_clock;
 
 // The registry writer's pause after each commit (see WriterLoop).
 constexpr std::chrono::microseconds kSettlementGather{1000};
+// How long writes to brokers may wait for room once the server stops.
+constexpr std::chrono::seconds kStopWriteTime{2};
 
 std::int64_t NowNs() {
   return std::chrono::duration_cast<std::chrono::nanoseconds>(
@@ -1697,8 +1699,11 @@ void Server::Impl::SenderLoop(SessionSlot* slot) {
   // when the Logout times out: no other thread touches the connection
   // (QuickFIX's connection thread may delete it at any time).
   auto on_write = [&](bool written) {
-    if ((!written || slot->responder.write_failed()) && session->isLoggedOn() &&
-        !slot->muted.exchange(true)) {
+    const bool failed = !written || slot->responder.write_failed();
+    // Stopping: its writes gave up at the stop's deadline; the rest of its
+    // messages only go to its store.
+    if (failed && !accepting_) slot->muted = true;
+    if (failed && session->isLoggedOn() && !slot->muted.exchange(true)) {
       spdlog::warn(
           "session {}: send blocked for {} s (the broker is not reading); "
           "disconnecting it",
@@ -1995,6 +2000,10 @@ Status Server::Impl::Stop() {
   if (stopped_.exchange(true)) return Status::Ok();
   spdlog::info("stopping: logging sessions out");
   accepting_ = false;
+  // A broker that does not read must not hold up the stop: writes to it
+  // give up after kStopWriteTime (its messages are in its session's store).
+  const auto write_deadline = std::chrono::steady_clock::now() + kStopWriteTime;
+  for (auto& [id, slot] : slots_) slot->responder.SetDeadline(write_deadline);
   stop_aux_ = true;
   if (control_.joinable()) control_.join();
   if (clock_.joinable()) clock_.join();

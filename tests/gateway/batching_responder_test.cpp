@@ -5,7 +5,9 @@
 #include <unistd.h>
 
 #include <array>
+#include <atomic>
 #include <catch2/catch.hpp>
+#include <chrono>
 #include <string>
 #include <thread>
 #include <vector>
@@ -346,6 +348,36 @@ TEST_CASE("deferred sends fail without a connection or after a failed write") {
   responder.disconnect();
   CHECK_FALSE(responder.direct());
   ::close(fds[0]);
+}
+
+TEST_CASE(
+    "a deadline ends a write that waits for room, even one waiting already") {
+  std::array<int, 2> fds{};
+  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  RecordingResponder inner;
+  BatchingResponder responder;
+  responder.Reset(&inner, fds[0]);  // no send timeout: it would wait forever
+  // Nobody reads fds[1]: fill it without blocking first.
+  {
+    Defer defer;
+    while (!responder.stalled()) {
+      REQUIRE(responder.send(std::string(4096, 'x')));
+    }
+  }
+  std::atomic<bool> returned{false};
+  bool written = true;
+  std::thread writer([&] {
+    written = responder.Flush();
+    returned = true;
+  });
+  std::this_thread::sleep_for(std::chrono::milliseconds(300));
+  CHECK_FALSE(returned.load());  // still waiting for room
+  responder.SetDeadline(std::chrono::steady_clock::now());
+  writer.join();
+  CHECK_FALSE(written);
+  CHECK(responder.write_failed());
+  ::close(fds[0]);
+  ::close(fds[1]);
 }
 
 }  // namespace

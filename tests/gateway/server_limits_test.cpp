@@ -350,18 +350,10 @@ TEST_CASE("a full registry map: new orders refused, nothing acknowledged lost",
   CHECK(x.server->Terminate() == 0);
 }
 
-// BRK1 floods the exchange with requests for a deep book and never reads
-// the answers; `config` decides which guard catches it (the log line
-// `caught_by`). It must be logged out, BRK2 must trade on, and BRK1's next
-// logon must get every answer back by resend.
-void CheckNonReaderIsDisconnected(const std::string& config,
-                                  const std::string& caught_by,
-                                  int receive_buffer_bytes) {
-  RunningExchange x(config);
-  REQUIRE(x.started);
-  auto c = Connect(x.port, {"BRK2"});
-  // A deep book: 300 sell levels, placed 10 at a time (BRK2's own queue
-  // may be bounded at 16 too).
+// A deep book on KZQ-2026: 300 sell levels, placed by BRK2 10 at a time
+// (its own queue may be bounded at 16 too). Returns BRK2's client.
+std::unique_ptr<fixclient::Client> PlaceDeepBook(int port) {
+  auto c = Connect(port, {"BRK2"});
   constexpr int kLevels = 300;
   for (int i = 0; i < kLevels; i += 10) {
     for (int j = i; j < i + 10; ++j) {
@@ -374,10 +366,12 @@ void CheckNonReaderIsDisconnected(const std::string& config,
       Expect(*c, 0, "l" + std::to_string(j), '0');
     }
   }
-  // BRK1 asks for the full book again and again and never reads the
-  // answers (each some 20 KB).
-  RawBroker b("BRK1");
-  REQUIRE(b.LogOn(x.port, Market::kPassword, 1, receive_buffer_bytes).ok());
+  return c;
+}
+
+// `b` asks for the full book 600 times (each answer some 20 KB), in one
+// write, and reads none of the answers.
+void AskForBookWithoutReading(RawBroker& b) {
   std::string burst;
   for (int i = 0; i < 600; ++i) {
     burst += b.Frame("V",
@@ -393,6 +387,21 @@ void CheckNonReaderIsDisconnected(const std::string& config,
     b.set_next_seq(b.next_seq() + 1);
   }
   REQUIRE(b.SendBytes(burst).ok());
+}
+
+// BRK1 floods the exchange with requests for a deep book and never reads
+// the answers; `config` decides which guard catches it (the log line
+// `caught_by`). It must be logged out, BRK2 must trade on, and BRK1's next
+// logon must get every answer back by resend.
+void CheckNonReaderIsDisconnected(const std::string& config,
+                                  const std::string& caught_by,
+                                  int receive_buffer_bytes) {
+  RunningExchange x(config);
+  REQUIRE(x.started);
+  auto c = PlaceDeepBook(x.port);
+  RawBroker b("BRK1");
+  REQUIRE(b.LogOn(x.port, Market::kPassword, 1, receive_buffer_bytes).ok());
+  AskForBookWithoutReading(b);
   // It is logged out although it still reads nothing.
   const bool caught = LogShows(*x.server, caught_by) &&
                       LogShows(*x.server, "session BRK1 logged out", 20s);
@@ -454,6 +463,34 @@ TEST_CASE(
   CheckNonReaderIsDisconnected(
       "outbound_queue_limit = 100000\nsend_timeout_seconds = 1\n",
       "session BRK1: send blocked for 1 s", 16 * 1024);
+}
+
+TEST_CASE(
+    "a broker that does not read holds up neither the stop nor the next start",
+    "[limits]") {
+  // Its writes would block for a minute (send_timeout_seconds) and its queue
+  // has room for everything: the stop must still end within 10 s, exit 0.
+  RunningExchange x(
+      "outbound_queue_limit = 100000\nsend_timeout_seconds = 60\n");
+  REQUIRE(x.started);
+  auto c = PlaceDeepBook(x.port);
+  RawBroker b("BRK1");
+  REQUIRE(b.LogOn(x.port, Market::kPassword, 1, 16 * 1024).ok());
+  AskForBookWithoutReading(b);
+  // Its answers fill the sockets while it reads nothing.
+  std::this_thread::sleep_for(1s);
+  std::chrono::milliseconds took{};
+  CHECK(x.server->Terminate(&took) == 0);
+  INFO("stop took " << took.count() << " ms");
+  if (!LogShows(*x.server, "stopped: seq")) {
+    FAIL_CHECK("server log:\n" << x.server->Log());
+  }
+  // The book it left is intact after a restart.
+  x.server = std::make_unique<ServerProcess>(x.db, x.port);
+  std::string why;
+  REQUIRE(x.server->Start(&why));
+  CHECK(x.server->LastHash("recovered:") == x.server->LastHash("stopped:"));
+  CHECK(x.server->Terminate() == 0);
 }
 
 }  // namespace
