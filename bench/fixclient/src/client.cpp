@@ -38,6 +38,7 @@ constexpr std::chrono::milliseconds kStopLogoutWait{2000};
 
 struct SessionSlot {
   FIX::SessionID id;
+  FIX::Session* session = nullptr;  // looked up at its first Send
   bool logged_on = false;
   int logons = 0;
   std::string last_logout_text;
@@ -182,7 +183,7 @@ Client::Client(ClientOptions options)
     const SessionOptions& session = options_.sessions[i];
     FIX::SessionID id("FIX.4.4", session.sender_comp_id,
                       session.target_comp_id);
-    state_->slots.push_back(SessionSlot{id, false, 0, {}, {}});
+    state_->slots.push_back(SessionSlot{.id = id});
     state_->index.emplace(id, i);
   }
   application_ = std::make_unique<Application>(options_, *state_);
@@ -406,25 +407,36 @@ Status Client::WaitLoggedOut(std::size_t session,
 }
 
 Status Client::Send(std::size_t session, const FIX::Message& message) {
+  FIX::Message copy(message);
+  return Send(session, std::move(copy));
+}
+
+Status Client::Send(std::size_t session, FIX::Message&& message) {
   if (session >= state_->slots.size()) {
     return Status::InvalidArgument("fix client: no session " +
                                    std::to_string(session));
   }
-  if (!IsLoggedOn(session)) {
-    return Status::FailedPrecondition("fix client: session " +
-                                      state_->slots[session].id.toString() +
-                                      " is not logged on");
+  FIX::Session* fix_session = nullptr;
+  {
+    std::lock_guard lock(state_->mu);
+    SessionSlot& slot = state_->slots[session];
+    if (!slot.logged_on || state_->stopped) {
+      return Status::FailedPrecondition(
+          "fix client: session " + slot.id.toString() + " is not logged on");
+    }
+    // The initiator's Session objects live as long as it runs.
+    if (slot.session == nullptr) {
+      slot.session = FIX::Session::lookupSession(slot.id);
+    }
+    fix_session = slot.session;
   }
-  FIX::Session* fix_session =
-      FIX::Session::lookupSession(state_->slots[session].id);
   if (fix_session == nullptr) {
     return Status::FailedPrecondition("fix client: session " +
                                       state_->slots[session].id.toString() +
                                       " does not exist");
   }
-  FIX::Message copy(message);
   try {
-    if (!fix_session->send(copy)) {
+    if (!fix_session->send(message)) {
       return Status::IoError("fix client: could not send " +
                              MsgTypeOf(message) + " on " +
                              state_->slots[session].id.toString());

@@ -410,7 +410,7 @@ Result<LoadReport> RunLoad(
       ++shared.sent;
     }
     ++n;
-    if (Status s = client.Send(session, message); !s.ok()) {
+    if (Status s = client.Send(session, std::move(message)); !s.ok()) {
       std::lock_guard lock(shared.mu);
       ++shared.report.send_failures;
       --shared.sessions[session].in_flight;

@@ -156,6 +156,9 @@ class Client {
   // Errors: InvalidArgument for a bad index, FailedPrecondition if the
   // session is not logged on, IoError if QuickFIX could not send it.
   Status Send(std::size_t session, const FIX::Message& message);
+  // The same, for a message the caller gives up (sent without a copy; its
+  // header is filled in).
+  Status Send(std::size_t session, FIX::Message&& message);
 
   // Pops the oldest queued message, waiting up to timeout. nullopt on
   // timeout or a bad index.
