@@ -72,7 +72,7 @@ namespace {
 using Clock = std::chrono::system_clock;
 
 // The registry writer's pause after each commit (see WriterLoop).
-constexpr std::chrono::microseconds kSettlementGather{1000};
+constexpr timespec kSettlementGather{0, 10'000'000};
 // How long writes to brokers may wait for room once the server stops.
 constexpr std::chrono::seconds kStopWriteTime{2};
 
@@ -422,6 +422,9 @@ class Server::Impl : public FIX::Application {
 
   boost::lockfree::spsc_queue<ledger::ServerBatch*> writer_queue_;
   Waker writer_waker_;
+  // Cuts the registry writer's pause short (an operator write waits for it).
+  Waker writer_pause_;
+  std::atomic<bool> writer_hurry_{false};
   std::atomic<std::uint64_t> writer_pushed_{0};
   std::atomic<std::uint64_t> writer_applied_{0};
   std::thread writer_;
@@ -1622,6 +1625,8 @@ bool Server::Impl::FlushRegistryWriter() {
       writer_backlog_.pop_front();
     }
     writer_waker_.Notify();
+    writer_hurry_ = true;
+    writer_pause_.Notify();
     std::this_thread::sleep_for(std::chrono::microseconds(100));
   }
   return true;
@@ -1857,10 +1862,17 @@ void Server::Impl::WriterLoop() {
       spdlog::info("settlement resumed: new orders are accepted again");
     }
     writer_applied_.fetch_add(count);
-    // Let settlements gather briefly: at most about one registry commit per
-    // interval instead of one per sequencer batch (every commit rewrites the
-    // B-tree pages it touches). No acknowledgement waits for the registry.
-    if (!stop_writer_) std::this_thread::sleep_for(kSettlementGather);
+    // Let settlements gather: at most about one registry commit per 10 ms
+    // instead of one per sequencer batch. Every commit rewrites the B-tree
+    // pages it touches and, in durable mode, syncs them, competing with the
+    // journal's own sync that acknowledgements wait for; no acknowledgement
+    // waits for the registry. An operator write, which must see everything
+    // settled first, cuts the pause short.
+    if (!stop_writer_ && !writer_hurry_.exchange(false)) {
+      writer_pause_.Wait(
+          [&] { return writer_hurry_.load() || stop_writer_.load(); },
+          &kSettlementGather);
+    }
   }
 }
 
@@ -2033,6 +2045,7 @@ Status Server::Impl::Stop() {
   if (sequencer_.joinable()) sequencer_.join();
   stop_writer_ = true;
   writer_waker_.WakeAlways();
+  writer_pause_.WakeAlways();
   if (writer_.joinable()) writer_.join();
   stop_senders_ = true;
   for (auto& [id, slot] : slots_) {

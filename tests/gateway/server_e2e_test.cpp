@@ -59,13 +59,12 @@ TEST_CASE("orders match, report and settle in the registry", "[e2e]") {
   CHECK(Get(maker, 17) != Get(fill, 17));
 
   // Settlement: visible to a CLI read within one second.
-  auto deadline = std::chrono::steady_clock::now() + 1s;
-  nlohmann::json h;
-  do {
-    h = RegistryJson(x.db, "holdings");
-    if (UnitsOf(h, "CO-C", "KZQ-2026").held == 1040) break;
-    std::this_thread::sleep_for(50ms);
-  } while (std::chrono::steady_clock::now() < deadline);
+  nlohmann::json h = HoldingsOnceSettled(
+      x.db, "",
+      [](const nlohmann::json& j) {
+        return UnitsOf(j, "CO-C", "KZQ-2026").held == 1040;
+      },
+      1s);
   CHECK(UnitsOf(h, "CO-C", "KZQ-2026").held == 1040);
   CHECK(UnitsOf(h, "CO-A", "KZQ-2026").held == 960);
   CHECK(UnitsOf(h, "CO-A", "KZQ-2026").reserved == 60);
@@ -492,7 +491,9 @@ TEST_CASE("operator writes apply in sequence, close-day expires Day orders",
                          {"sell2", "CO-A", "KZQ-2026", Side::kSell}))
               .ok());
   CHECK(Get(Expect(*c, 0, "sell2", 'I'), 39) == "0");
-  nlohmann::json h = RegistryJson(x.db, "holdings CO-B");
+  nlohmann::json h = HoldingsOnceSettled(
+      x.db, "CO-B",
+      [](const nlohmann::json& j) { return CashOf(j, "CO-B").reserved == 0; });
   CHECK(CashOf(h, "CO-B").reserved == 0);
   CHECK(x.server->Terminate() == 0);
 }

@@ -202,6 +202,23 @@ inline Position CashOf(const nlohmann::json& holdings,
   return {};
 }
 
+// `carbonex-registry holdings ARGS` once `settled` holds for it, or the last
+// read after `timeout`. The server settles in batches (its registry writer
+// commits about every 10 ms), so a read right after an execution report may
+// not show it yet.
+inline nlohmann::json HoldingsOnceSettled(
+    const std::string& db, const std::string& args,
+    const std::function<bool(const nlohmann::json&)>& settled,
+    std::chrono::milliseconds timeout = std::chrono::seconds(2)) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  nlohmann::json h = RegistryJson(db, "holdings " + args);
+  while (!settled(h) && std::chrono::steady_clock::now() < deadline) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    h = RegistryJson(db, "holdings " + args);
+  }
+  return h;
+}
+
 // carbonex-server as a child process. stderr goes to a log file that tests
 // read (state hashes); stdout is watched for the ready line.
 class ServerProcess {

@@ -401,7 +401,10 @@ TEST_CASE("out-of-range values are rejected with the contract's reason",
   CHECK(Get(*status, 38) == "10");
   CHECK(Get(*status, 151) == "10");
   CHECK(Get(*status, 44) == "20.00");
-  nlohmann::json h = RegistryJson(x.db, "holdings CO-A");
+  nlohmann::json h =
+      HoldingsOnceSettled(x.db, "CO-A", [](const nlohmann::json& j) {
+        return CashOf(j, "CO-A").reserved == 10 * 2000;
+      });
   CHECK(CashOf(h, "CO-A").reserved == 10 * 2000);
   CHECK(CashOf(h, "CO-A").held == 100'000'000);
   for (int i = 1; i <= 19; ++i) CheckUnknownOrder(b, "o" + std::to_string(i));
@@ -521,7 +524,9 @@ TEST_CASE("a flood from one broker leaves another trading", "[hostile]") {
   CHECK(canceled == kOrders);
   TradeBetweenOthers(*others, "after", 1);
   CheckNoLiveOrders(flooder, "mc-flood");
-  nlohmann::json h = RegistryJson(x.db, "holdings");
+  nlohmann::json h = HoldingsOnceSettled(x.db, "", [](const nlohmann::json& j) {
+    return UnitsOf(j, "CO-C", "KZQ-2026").held == 1000 - 11;
+  });
   CHECK(CashOf(h, "CO-A").reserved == 0);
   CHECK(UnitsOf(h, "CO-C", "KZQ-2026").held == 1000 - 11);
   CHECK(UnitsOf(h, "CO-A", "KZQ-2026").held == 1000 + 11);
