@@ -244,7 +244,23 @@ bool MappedStore::set(int seq,
   // Publish the record only once it is complete.
   StoreAt<std::uint64_t>(base_, kOffEnd, needed);
   Remember(seq, pos);
+  PopulateAhead(needed);
   return true;
+}
+
+void MappedStore::PopulateAhead(std::size_t end) {
+  constexpr std::size_t kChunk = std::size_t{1} << 20;
+  populated_ = std::max(populated_, end & ~(std::size_t{4095}));
+  if (end + kChunk / 4 < populated_ || populated_ >= size_) return;
+  const std::size_t until = std::min(size_, populated_ + kChunk);
+  // Best effort: without it (kernels before 5.14) the writes fault the
+  // pages in one by one, as before.
+  if (::madvise(base_ + populated_, until - populated_, MADV_POPULATE_WRITE) ==
+      0) {
+    populated_ = until;
+  } else {
+    populated_ = size_;  // do not try again for this mapping
+  }
 }
 
 void MappedStore::get(int begin, int end, std::vector<std::string>& out) const
@@ -310,6 +326,7 @@ void MappedStore::reset() throw(FIX::IOException) {
   if (Status s = InitHeader(); !s.ok()) Throw(s);
   offsets_.clear();
   sparse_.clear();
+  populated_ = 0;
   if (size_ > kInitialSize) {
     if (::ftruncate(fd_, static_cast<off_t>(kInitialSize)) != 0) {
       Throw(ErrnoStatus("cannot shrink FIX store", path_, errno));
