@@ -22,6 +22,11 @@
 #   LATENCY_CSV=F, PLOT=F.png  write the latency curve / gnuplot PNG (first
 #                              form; the second writes them into OUTDIR)
 #   SERVER_CPUS, LOADGEN_CPUS  pin the processes with taskset, e.g. 1 and 0
+#   NAGLE=0                    the load generator's sockets with TCP_NODELAY
+#                              (default: Nagle on, --nagle: orders sent while
+#                              earlier ones are in flight share TCP segments,
+#                              as a broker batching its writes would; one
+#                              order in flight is not delayed)
 #   LOADGEN_ARGS               more carbonex-loadgen options
 #   CARBONEX_BIN=DIR           programs from DIR instead of build/bin (e.g. to
 #                              compare two builds of carbonex-server)
@@ -116,9 +121,11 @@ server_cpu_start=$(cpu_of "$server_pid")
 extra=()
 if [ -n "${LATENCY_CSV:-}" ]; then extra+=(--latency-csv "$LATENCY_CSV"); fi
 if [ -n "${PLOT:-}" ]; then extra+=(--plot "$PLOT"); fi
+nagle=on
+if [ "${NAGLE:-1}" = 1 ]; then extra+=(--nagle); else nagle=off; fi
 # shellcheck disable=SC2206
 extra+=(${LOADGEN_ARGS:-})
-echo "server ($mode) on port $port; loadgen: $sessions sessions, window $window, $count requests"
+echo "server ($mode) on port $port; loadgen: $sessions sessions, window $window, $count requests, Nagle $nagle"
 TIMEFORMAT="loadgen cpu: %U s user + %S s system"
 # shellcheck disable=SC2046
 time $(pin "${LOADGEN_CPUS:-}") "$bin/carbonex-loadgen" --port "$port" \

@@ -243,7 +243,7 @@ Status Client::Start() {
     defaults.setBool("AllowUnknownMsgFields", true);
     defaults.setBool("ValidateFieldsOutOfOrder", false);
     defaults.setBool("CheckLatency", false);
-    defaults.setBool("SocketNodelay", true);
+    defaults.setBool("SocketNodelay", options_.tcp_nodelay);
     if (options_.store == StoreKind::kFile) {
       defaults.setString("FileStorePath", options_.store_dir);
     }

@@ -266,6 +266,7 @@ Result<LoadReport> RunLoad(
   // QuickFIX's dictionary checks and its copy of every sent message.
   client_options.validate_inbound = false;
   client_options.persist_messages = false;
+  client_options.tcp_nodelay = !options.nagle;
   client_options.on_app_message = [&shared](std::size_t session,
                                             const FIX::Message& message) {
     shared.OnMessage(session, message);

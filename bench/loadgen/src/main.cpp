@@ -131,6 +131,7 @@ void PrintJson(const LoadReport& report, const LoadOptions& options) {
       {"sessions", options.sessions},
       {"rate_target", options.rate},
       {"window", options.window},
+      {"nagle", options.nagle},
       {"seed", options.generator.seed},
       {"orders_sent", report.orders_sent},
       {"cancels_sent", report.cancels_sent},
@@ -215,6 +216,10 @@ int main(int argc, char** argv) {
   app.add_option("--window", options.window,
                  "max requests in flight per session")
       ->capture_default_str();
+  app.add_flag("--nagle", options.nagle,
+               "leave Nagle's algorithm on: orders sent while earlier ones are "
+               "unacknowledged share TCP segments, as a client batching its "
+               "writes would (an order sent alone is not delayed)");
   app.add_option("--seed", options.generator.seed, "generator seed")
       ->capture_default_str();
   app.add_option("--passive-pct", options.generator.passive_pct,

@@ -41,12 +41,16 @@ LoadOptions OptionsFor(const FakeExchange& exchange) {
 
 TEST_CASE("a bounded run gets every request acknowledged",
           "[loadgen][runner]") {
+  // With TCP_NODELAY, and with Nagle's algorithm coalescing the orders in
+  // flight (--nagle).
+  const bool nagle = GENERATE(false, true);
   FakeExchange exchange({.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}}});
   REQUIRE(exchange.Start().ok());
   LoadOptions options = OptionsFor(exchange);
-  INFO("seed " << options.generator.seed);
+  INFO("seed " << options.generator.seed << ", nagle " << nagle);
   options.count = 400;
   options.window = 8;
+  options.nagle = nagle;
   std::atomic<int> progress_calls{0};
   Result<LoadReport> report =
       RunLoad(options, [&](const Progress&) { ++progress_calls; });

@@ -94,6 +94,12 @@ struct ClientOptions {
   // ResendRequest is answered with a gap fill only (the load generator turns
   // it off: it never needs its orders resent).
   bool persist_messages = true;
+  // TCP_NODELAY on the sessions' sockets (QuickFIX SocketNodelay): every
+  // message leaves in its own segment at once. Off: Nagle's algorithm
+  // coalesces messages sent while earlier ones are still unacknowledged into
+  // fewer segments, as a client batching its writes would (no delay for a
+  // message sent with nothing else in flight).
+  bool tcp_nodelay = true;
 
   // FIX over TLS (QuickFIX's SSL initiator) when set: the PEM file of the CA
   // (or the self-signed certificate) that the exchange's certificate must be

@@ -51,6 +51,8 @@ struct LoadOptions {
   std::uint64_t count = 10000;  // requests (new orders + cancels)
   std::chrono::milliseconds duration{60000};
   int window = 100;  // max requests in flight per session
+  // Leave Nagle's algorithm on (fixclient::ClientOptions::tcp_nodelay off).
+  bool nagle = false;
   std::chrono::milliseconds logon_timeout{10000};
   std::chrono::milliseconds drain_timeout{5000};
 
