@@ -149,23 +149,23 @@ bool BatchingResponder::send(const std::string& message) {
     ++held_count_;
     return true;
   }
-  bool ok = false;
-  std::size_t count = held_count_ + 1;
-  if (held_.empty()) {
-    ok = Write(message);
-  } else {
-    held_ += message;
-    ok = Write(held_);
-    held_.clear();
-    held_count_ = 0;
-  }
+  held_ += message;
+  ++held_count_;
+  return WriteHeld();
+}
+
+bool BatchingResponder::WriteHeld() {
   ++writes_;
   stalled_ = false;
+  const bool ok = Write(held_);
+  held_.clear();
   if (!ok) {
+    held_count_ = 0;
     failed_ = true;
     return false;
   }
-  messages_written_ += count;
+  messages_written_ += held_count_;
+  held_count_ = 0;
   return true;
 }
 
@@ -184,17 +184,7 @@ BatchingResponder::Flushed BatchingResponder::FlushWithoutBlocking() {
 bool BatchingResponder::Flush() {
   std::lock_guard<std::mutex> guard(mu_);
   if (inner_ == nullptr || failed_) return false;
-  if (held_.empty()) return true;
-  ++writes_;
-  stalled_ = false;
-  if (!Write(held_)) {
-    failed_ = true;
-    return false;
-  }
-  messages_written_ += held_count_;
-  held_.clear();
-  held_count_ = 0;
-  return true;
+  return held_.empty() || WriteHeld();
 }
 
 bool BatchingResponder::direct() const { return direct_.load(); }

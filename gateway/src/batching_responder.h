@@ -140,6 +140,9 @@ class BatchingResponder final : public FIX::Responder {
   // mu_ held, fd_ >= 0: writes what the socket takes now from the front of
   // held_ and erases it; false on a failed write.
   bool WriteSome();
+  // mu_ held: writes all of held_ (Write) and empties it; false on a failed
+  // write (then failed_ is set).
+  bool WriteHeld();
 
   mutable std::mutex mu_;
   FIX::Responder* inner_ = nullptr;  // mu_

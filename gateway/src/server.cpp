@@ -344,8 +344,9 @@ class Server::Impl : public FIX::Application {
   // A message for a session: written by the sequencer itself when that
   // cannot wait on the broker (SendDirect), otherwise handed to the
   // session's sender (HandOver). FlushDirect() ends a dispatch.
-  void Enqueue(SessionSlot* slot, Outbound* out, const NameTables& tables);
-  bool SendDirect(SessionSlot* slot, Outbound* out, const NameTables& tables);
+  // Only a message handed over is put on the heap.
+  void Enqueue(SessionSlot* slot, Outbound&& out, const NameTables& tables);
+  bool SendDirect(SessionSlot* slot, Outbound& out, const NameTables& tables);
   void FlushDirect();
   void HandOver(SessionSlot* slot, Outbound* out);
   void DrainOverflow();
@@ -1336,12 +1337,14 @@ void Server::Impl::ProcessBatch(const std::vector<Inbound*>& batch) {
   CommitAndDispatch();
 }
 
-void Server::Impl::Enqueue(SessionSlot* slot, Outbound* out,
+void Server::Impl::Enqueue(SessionSlot* slot, Outbound&& out,
                            const NameTables& tables) {
-  if (!SendDirect(slot, out, tables)) HandOver(slot, out);
+  if (!SendDirect(slot, out, tables)) {
+    HandOver(slot, new Outbound(std::move(out)));
+  }
 }
 
-bool Server::Impl::SendDirect(SessionSlot* slot, Outbound* out,
+bool Server::Impl::SendDirect(SessionSlot* slot, Outbound& out,
                               const NameTables& tables) {
   // Only while the sender has nothing in hand (it would write after this
   // message what was meant for before it), to a logged-on broker found
@@ -1355,8 +1358,7 @@ bool Server::Impl::SendDirect(SessionSlot* slot, Outbound* out,
     slot->session = FIX::Session::lookupSession(slot->session_id);
     if (slot->session == nullptr) return false;
   }
-  std::optional<FIX::Message> message = MessageFor(*out, tables);
-  delete out;
+  std::optional<FIX::Message> message = MessageFor(out, tables);
   if (!message) return true;
   // Deferred: appended to the responder's buffer (past its byte limit, what
   // the socket takes at once is written), never a blocking write.
@@ -1473,12 +1475,12 @@ void Server::Impl::CommitAndDispatch() {
         return;
       }
       for (std::size_t i = 0; i < item->md->symbols.size(); ++i) {
-        auto out = new Outbound;
-        out->kind = Outbound::Kind::kSnapshot;
-        out->md = item->md;
-        out->symbol = item->md->symbols[i];
-        out->depth = mark.depths[i];
-        Enqueue(slot, out, *tables);
+        Outbound out;
+        out.kind = Outbound::Kind::kSnapshot;
+        out.md = item->md;
+        out.symbol = item->md->symbols[i];
+        out.depth = mark.depths[i];
+        Enqueue(slot, std::move(out), *tables);
       }
       if (item->md->subscription == '1')
         slot->subscriptions.push_back(item->md);
@@ -1531,10 +1533,10 @@ void Server::Impl::CommitAndDispatch() {
       bool silent = mass != nullptr && mass->request.day_orders_only;
       SessionSlot* slot = SlotFor(*broker);
       if (slot != nullptr && !silent) {
-        auto out = new Outbound;
-        out->event = event;
-        out->index = index;
-        Enqueue(slot, out, *tables);
+        Outbound out;
+        out.event = event;
+        out.index = index;
+        Enqueue(slot, std::move(out), *tables);
       }
     }
     char action = '1';
@@ -1567,12 +1569,12 @@ void Server::Impl::CommitAndDispatch() {
               sub->symbols.end()) {
             continue;
           }
-          auto out = new Outbound;
-          out->kind = Outbound::Kind::kIncrement;
-          out->event = event;
-          out->action = action;
-          out->md = sub;
-          Enqueue(slot.get(), out, *tables);
+          Outbound out;
+          out.kind = Outbound::Kind::kIncrement;
+          out.event = event;
+          out.action = action;
+          out.md = sub;
+          Enqueue(slot.get(), std::move(out), *tables);
         }
       }
     }

@@ -44,6 +44,32 @@ struct Defer {
   Defer& operator=(const Defer&) = delete;
 };
 
+// A connected pair of local stream sockets: the responder writes to
+// ours(), the test reads (or does not read) peer(). Both are closed at the
+// end of the scope.
+class SocketPair {
+ public:
+  SocketPair() {
+    REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds_.data()) == 0);
+  }
+  ~SocketPair() {
+    for (int fd : fds_) {
+      if (fd >= 0) ::close(fd);
+    }
+  }
+  SocketPair(const SocketPair&) = delete;
+  SocketPair& operator=(const SocketPair&) = delete;
+  [[nodiscard]] int ours() const { return fds_[0]; }
+  [[nodiscard]] int peer() const { return fds_[1]; }
+  void ClosePeer() {
+    ::close(fds_[1]);
+    fds_[1] = -1;
+  }
+
+ private:
+  std::array<int, 2> fds_{-1, -1};
+};
+
 // Everything that can be read from `fd` now.
 std::string Drain(int fd) {
   std::string got;
@@ -156,22 +182,19 @@ TEST_CASE("a failed write is reported, and nothing more is written") {
 }
 
 TEST_CASE("a socket that stays full past its send timeout fails the write") {
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   const timeval timeout{0, 100'000};
-  REQUIRE(::setsockopt(fds[0], SOL_SOCKET, SO_SNDTIMEO, &timeout,
+  REQUIRE(::setsockopt(fds.ours(), SOL_SOCKET, SO_SNDTIMEO, &timeout,
                        sizeof(timeout)) == 0);
   RecordingResponder inner;
   BatchingResponder responder;
-  responder.Reset(&inner, fds[0]);
-  // Nobody reads fds[1]: the buffers fill, then the write times out.
+  responder.Reset(&inner, fds.ours());
+  // Nobody reads fds.peer(): the buffers fill, then the write times out.
   const std::string chunk(BatchingResponder::kMaxHeldBytes, 'x');
   bool failed = false;
   for (int i = 0; i < 1000 && !failed; ++i) failed = !responder.send(chunk);
   CHECK(failed);
   CHECK(responder.write_failed());
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 TEST_CASE("disconnect drops what is held and passes the disconnect on") {
@@ -194,11 +217,10 @@ TEST_CASE("disconnect drops what is held and passes the disconnect on") {
 }
 
 TEST_CASE("with a socket, held messages reach it in one write") {
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   RecordingResponder inner;
   BatchingResponder responder;
-  responder.Reset(&inner, fds[0]);
+  responder.Reset(&inner, fds.ours());
   {
     Hold hold;
     CHECK(responder.send("8=FIX.4.4|a|"));
@@ -208,50 +230,45 @@ TEST_CASE("with a socket, held messages reach it in one write") {
   CHECK(inner.writes.empty());  // the socket is written directly
   CHECK(responder.writes() == 1);
   std::string got(64, '\0');
-  ssize_t n = ::recv(fds[1], got.data(), got.size(), 0);
+  ssize_t n = ::recv(fds.peer(), got.data(), got.size(), 0);
   REQUIRE(n > 0);
   got.resize(static_cast<std::size_t>(n));
   CHECK(got == "8=FIX.4.4|a|8=FIX.4.4|b|8=FIX.4.4|c|");
-  ::close(fds[1]);
+  fds.ClosePeer();
   // The peer is gone: the write fails (no SIGPIPE).
   CHECK_FALSE(responder.send("lost"));
-  ::close(fds[0]);
 }
 
 TEST_CASE(
     "deferred messages wait for FlushWithoutBlocking, then go in one write") {
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   RecordingResponder inner;
   BatchingResponder responder;
   CHECK_FALSE(responder.direct());
-  responder.Reset(&inner, fds[0]);
+  responder.Reset(&inner, fds.ours());
   CHECK(responder.direct());
   {
     Defer defer;
     CHECK(responder.send("a|"));
     CHECK(responder.send("b|"));
   }
-  CHECK(Drain(fds[1]).empty());
+  CHECK(Drain(fds.peer()).empty());
   CHECK(responder.FlushWithoutBlocking() == BatchingResponder::Flushed::kAll);
-  CHECK(Drain(fds[1]) == "a|b|");
+  CHECK(Drain(fds.peer()) == "a|b|");
   CHECK(responder.writes() == 1);
   CHECK(responder.messages_written() == 2);
   CHECK_FALSE(responder.stalled());
   // Nothing held: nothing to write.
   CHECK(responder.FlushWithoutBlocking() == BatchingResponder::Flushed::kAll);
   CHECK(responder.writes() == 1);
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 TEST_CASE(
     "a full socket stalls deferred sends, and Flush writes the rest in order") {
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   RecordingResponder inner;
   BatchingResponder responder;
-  responder.Reset(&inner, fds[0]);
+  responder.Reset(&inner, fds.ours());
   // Numbered messages, far more than the socket buffers hold; past the byte
   // limit a deferred send writes what the socket takes, never blocking.
   std::string expected;
@@ -273,7 +290,7 @@ TEST_CASE(
   std::thread reader([&] {
     std::array<char, 65536> buffer{};
     while (got.size() < expected.size()) {
-      ssize_t n = ::recv(fds[1], buffer.data(), buffer.size(), 0);
+      ssize_t n = ::recv(fds.peer(), buffer.data(), buffer.size(), 0);
       if (n <= 0) break;
       got.append(buffer.data(), static_cast<std::size_t>(n));
     }
@@ -283,27 +300,22 @@ TEST_CASE(
   CHECK_FALSE(responder.stalled());
   CHECK(got == expected);
   CHECK(responder.messages_written() == sent);
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 TEST_CASE(
     "another thread's send writes what deferred sends left, before its own") {
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   RecordingResponder inner;
   BatchingResponder responder;
-  responder.Reset(&inner, fds[0]);
+  responder.Reset(&inner, fds.ours());
   {
     Defer defer;
     CHECK(responder.send("1|"));
   }
   std::thread other([&] { CHECK(responder.send("2|")); });
   other.join();
-  CHECK(Drain(fds[1]) == "1|2|");
+  CHECK(Drain(fds.peer()) == "1|2|");
   CHECK(responder.FlushWithoutBlocking() == BatchingResponder::Flushed::kAll);
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 TEST_CASE("deferred sends fail without a connection or after a failed write") {
@@ -315,15 +327,14 @@ TEST_CASE("deferred sends fail without a connection or after a failed write") {
   CHECK(responder.FlushWithoutBlocking() ==
         BatchingResponder::Flushed::kFailed);
   CHECK_FALSE(responder.Flush());
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   RecordingResponder inner;
-  responder.Reset(&inner, fds[0]);
+  responder.Reset(&inner, fds.ours());
   {
     Defer defer;
     CHECK(responder.send("b|"));
   }
-  ::close(fds[1]);  // the peer is gone
+  fds.ClosePeer();  // the peer is gone
   CHECK(responder.FlushWithoutBlocking() ==
         BatchingResponder::Flushed::kFailed);
   CHECK(responder.write_failed());
@@ -347,17 +358,16 @@ TEST_CASE("deferred sends fail without a connection or after a failed write") {
   // disconnect drops what is held and clears the direct mark.
   responder.disconnect();
   CHECK_FALSE(responder.direct());
-  ::close(fds[0]);
 }
 
 TEST_CASE(
     "a deadline ends a write that waits for room, even one waiting already") {
-  std::array<int, 2> fds{};
-  REQUIRE(::socketpair(AF_UNIX, SOCK_STREAM, 0, fds.data()) == 0);
+  SocketPair fds;
   RecordingResponder inner;
   BatchingResponder responder;
-  responder.Reset(&inner, fds[0]);  // no send timeout: it would wait forever
-  // Nobody reads fds[1]: fill it without blocking first.
+  responder.Reset(&inner,
+                  fds.ours());  // no send timeout: it would wait forever
+  // Nobody reads fds.peer(): fill it without blocking first.
   {
     Defer defer;
     while (!responder.stalled()) {
@@ -376,8 +386,6 @@ TEST_CASE(
   writer.join();
   CHECK_FALSE(written);
   CHECK(responder.write_failed());
-  ::close(fds[0]);
-  ::close(fds[1]);
 }
 
 }  // namespace
