@@ -27,6 +27,9 @@
 #                              earlier ones are in flight share TCP segments,
 #                              as a broker batching its writes would; one
 #                              order in flight is not delayed)
+#   BATCH=0                    one write per order (default: --batch-writes,
+#                              the orders the load generator has ready at
+#                              once leave in one write per session)
 #   LOADGEN_ARGS               more carbonex-loadgen options
 #   CARBONEX_BIN=DIR           programs from DIR instead of build/bin (e.g. to
 #                              compare two builds of carbonex-server)
@@ -123,9 +126,11 @@ if [ -n "${LATENCY_CSV:-}" ]; then extra+=(--latency-csv "$LATENCY_CSV"); fi
 if [ -n "${PLOT:-}" ]; then extra+=(--plot "$PLOT"); fi
 nagle=on
 if [ "${NAGLE:-1}" = 1 ]; then extra+=(--nagle); else nagle=off; fi
+batch=on
+if [ "${BATCH:-1}" = 1 ]; then extra+=(--batch-writes); else batch=off; fi
 # shellcheck disable=SC2206
 extra+=(${LOADGEN_ARGS:-})
-echo "server ($mode) on port $port; loadgen: $sessions sessions, window $window, $count requests, Nagle $nagle"
+echo "server ($mode) on port $port; loadgen: $sessions sessions, window $window, $count requests, Nagle $nagle, batched writes $batch"
 TIMEFORMAT="loadgen cpu: %U s user + %S s system"
 # shellcheck disable=SC2046
 time $(pin "${LOADGEN_CPUS:-}") "$bin/carbonex-loadgen" --port "$port" \

@@ -18,7 +18,7 @@ class Acceptor;
 
 namespace carbonex::gateway {
 
-// Which QuickFIX acceptor class serves the FIX port (logon_security.h).
+// Which QuickFIX acceptor class serves the FIX port (quickfix_members.h).
 enum class AcceptorKind : std::uint8_t;
 
 // An accepted connection: its socket and the QuickFIX thread that serves it

@@ -1,4 +1,4 @@
-#include "batching_responder.h"
+#include "carbonex/gateway/batching_responder.h"
 
 #include <poll.h>
 #include <sys/socket.h>
@@ -8,7 +8,6 @@
 #include <cerrno>
 #include <optional>
 
-#include "logon_security.h"
 #include "quickfix_members.h"
 
 namespace carbonex::gateway {
@@ -20,12 +19,16 @@ thread_local bool t_defer = false;
 
 }  // namespace
 
-bool BatchingResponder::Attach(FIX::Session& session, bool plain_socket) {
+bool BatchingResponder::Attach(FIX::Session& session, Connection connection) {
   FIX::Responder* current = ResponderOf(session);
   if (current == nullptr || current == this) return false;
-  Reset(current, plain_socket ? SocketOfConnection(
-                                    current, AcceptorKind::kThreadedSocket)
-                              : -1);
+  int fd = -1;
+  if (connection == Connection::kAcceptorSocket) {
+    fd = SocketOfConnection(current, AcceptorKind::kThreadedSocket);
+  } else if (connection == Connection::kInitiatorSocket) {
+    fd = SocketOfInitiatorConnection(current);
+  }
+  Reset(current, fd);
   session.setResponder(this);
   return true;
 }

@@ -25,7 +25,7 @@ class Acceptor;
 
 namespace carbonex::gateway {
 
-// Which QuickFIX acceptor class serves the FIX port (logon_security.h).
+// Which QuickFIX acceptor class serves the FIX port (quickfix_members.h).
 enum class AcceptorKind : std::uint8_t;
 
 // Sets SO_SNDTIMEO on the listening sockets of `acceptor` (a started

@@ -11,7 +11,7 @@
 #include <utility>
 
 #include "acceptor_sockets.h"
-#include "batching_responder.h"
+#include "carbonex/gateway/batching_responder.h"
 #include "quickfix_members.h"
 
 namespace carbonex::gateway {

@@ -35,6 +35,7 @@
 #include <vector>
 
 #include "carbonex/ledger/registry.h"
+#include "quickfix_members.h"
 
 namespace carbonex::gateway {
 
@@ -116,10 +117,6 @@ class LogonRecorder {
   std::map<Key, std::size_t> index_;
   Batch pending_;
 };
-
-// Which QuickFIX acceptor carries the sessions: PeerAddressOf must know the
-// connection class behind a session.
-enum class AcceptorKind : std::uint8_t { kThreadedSocket, kThreadedSsl };
 
 // The remote IP address of the connection that carries the session `id`.
 // Call only on that connection's own thread (inside a QuickFIX callback

@@ -7,10 +7,9 @@
 #endif
 
 #include <quickfix/Session.h>
+#include <quickfix/SocketConnection.h>
 #include <quickfix/ThreadedSSLSocketConnection.h>
 #include <quickfix/ThreadedSocketConnection.h>
-
-#include "logon_security.h"
 
 namespace carbonex::gateway {
 
@@ -36,6 +35,15 @@ int SocketOfConnection(FIX::Responder* connection, AcceptorKind kind) {
              ? ((FIX::ThreadedSSLSocketConnection*)connection)->getSocket()
              : ((FIX::ThreadedSocketConnection*)connection)->getSocket();
   // NOLINTEND(cppcoreguidelines-pro-type-cstyle-cast)
+#pragma clang diagnostic pop
+}
+
+int SocketOfInitiatorConnection(FIX::Responder* connection) {
+  if (connection == nullptr) return -1;
+#pragma clang diagnostic push
+#pragma clang diagnostic ignored "-Wold-style-cast"
+  // NOLINTNEXTLINE(cppcoreguidelines-pro-type-cstyle-cast)
+  return ((FIX::SocketConnection*)connection)->getSocket();
 #pragma clang diagnostic pop
 }
 

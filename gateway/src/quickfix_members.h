@@ -7,7 +7,8 @@
 // MemberOf(Tag), which returns the member pointer. Each member is
 // instantiated once in the program, in the .cpp that uses it
 // (acceptor_sockets.cpp for the acceptors' records, quickfix_members.cpp for
-// the session's responder).
+// the session's responder). quickfix_members.cpp is part of the small
+// carbonex_fix_responder library, which the FIX client links too.
 #ifndef CARBONEX_GATEWAY_SRC_QUICKFIX_MEMBERS_H_
 #define CARBONEX_GATEWAY_SRC_QUICKFIX_MEMBERS_H_
 
@@ -20,8 +21,10 @@ class Session;
 
 namespace carbonex::gateway {
 
-// Which QuickFIX acceptor class serves the FIX port (logon_security.h).
-enum class AcceptorKind : std::uint8_t;
+// Which QuickFIX acceptor carries the sessions: PeerAddressOf
+// (logon_security.h) and SocketOfConnection must know the connection class
+// behind a session.
+enum class AcceptorKind : std::uint8_t { kThreadedSocket, kThreadedSsl };
 
 template <typename Tag, typename Tag::Type kMember>
 struct NameMember {
@@ -37,6 +40,10 @@ FIX::Responder* ResponderOf(const FIX::Session& session);
 // ThreadedSSLSocketConnection; the Responder is their private base, which
 // only an explicit cast may cross). -1 for nullptr.
 int SocketOfConnection(FIX::Responder* connection, AcceptorKind kind);
+
+// The socket of `connection`, a FIX::SocketConnection (the plain TCP
+// connection of a FIX::SocketInitiator). -1 for nullptr.
+int SocketOfInitiatorConnection(FIX::Responder* connection);
 
 }  // namespace carbonex::gateway
 

@@ -46,8 +46,8 @@
 #include <thread>
 #include <tuple>
 
-#include "batching_responder.h"
 #include "carbonex/engine/engine.h"
+#include "carbonex/gateway/batching_responder.h"
 #include "carbonex/gateway/fix_translate.h"
 #include "carbonex/gateway/journal.h"
 #include "carbonex/gateway/name_tables.h"
@@ -861,7 +861,9 @@ void Server::Impl::onLogon(const FIX::SessionID& id) {
   std::string address = PeerAddressOf(id, acceptor_kind_);
   if (FIX::Session* session = FIX::Session::lookupSession(id)) {
     (void)slot->responder.Attach(
-        *session, acceptor_kind_ == AcceptorKind::kThreadedSocket);
+        *session, acceptor_kind_ == AcceptorKind::kThreadedSocket
+                      ? BatchingResponder::Connection::kAcceptorSocket
+                      : BatchingResponder::Connection::kOther);
   }
   logon_records_.Add(slot->comp_id, address, ledger::LogonOutcome::kAccepted,
                      "", NowNs());

@@ -1,5 +1,5 @@
 #define CATCH_CONFIG_MAIN
-#include "batching_responder.h"
+#include "carbonex/gateway/batching_responder.h"
 
 #include <sys/socket.h>
 #include <unistd.h>

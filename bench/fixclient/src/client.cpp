@@ -25,6 +25,7 @@
 #include <utility>
 
 #include "carbonex/fixclient/messages.h"
+#include "carbonex/gateway/batching_responder.h"
 
 #ifndef CARBONEX_FIX44_DICTIONARY
 #error "CARBONEX_FIX44_DICTIONARY must name the FIX44.xml path"
@@ -36,9 +37,15 @@ namespace {
 // How long Stop() waits for the Logout exchange before disconnecting.
 constexpr std::chrono::milliseconds kStopLogoutWait{2000};
 
+using gateway::BatchingResponder;
+
 struct SessionSlot {
   FIX::SessionID id;
   FIX::Session* session = nullptr;  // looked up at its first Send
+  // With ClientOptions::batch_writes: in front of the session's connection
+  // from its logon on (plain TCP). It outlives the initiator.
+  std::unique_ptr<BatchingResponder> responder;
+  bool deferred = false;  // SendDeferred() left bytes for FlushDeferred()
   bool logged_on = false;
   int logons = 0;
   std::string last_logout_text;
@@ -92,6 +99,14 @@ class Client::Application : public FIX::Application {
     auto i = state_.IndexOf(id);
     if (!i) {
       return;
+    }
+    // On the initiator's thread, which reads the connection: its
+    // SocketConnection is the session's responder now.
+    if (BatchingResponder* responder = state_.slots[*i].responder.get()) {
+      if (FIX::Session* session = FIX::Session::lookupSession(id)) {
+        (void)responder->Attach(
+            *session, BatchingResponder::Connection::kInitiatorSocket);
+      }
     }
     {
       std::lock_guard lock(state_.mu);
@@ -184,6 +199,9 @@ Client::Client(ClientOptions options)
     FIX::SessionID id("FIX.4.4", session.sender_comp_id,
                       session.target_comp_id);
     state_->slots.push_back(SessionSlot{.id = id});
+    if (options_.batch_writes && options_.tls_ca_file.empty()) {
+      state_->slots.back().responder = std::make_unique<BatchingResponder>();
+    }
     state_->index.emplace(id, i);
   }
   application_ = std::make_unique<Application>(options_, *state_);
@@ -412,11 +430,20 @@ Status Client::Send(std::size_t session, const FIX::Message& message) {
 }
 
 Status Client::Send(std::size_t session, FIX::Message&& message) {
+  return SendOn(session, message, /*defer=*/false);
+}
+
+Status Client::SendDeferred(std::size_t session, FIX::Message&& message) {
+  return SendOn(session, message, /*defer=*/true);
+}
+
+Status Client::SendOn(std::size_t session, FIX::Message& message, bool defer) {
   if (session >= state_->slots.size()) {
     return Status::InvalidArgument("fix client: no session " +
                                    std::to_string(session));
   }
   FIX::Session* fix_session = nullptr;
+  BatchingResponder* responder = nullptr;
   {
     std::lock_guard lock(state_->mu);
     SessionSlot& slot = state_->slots[session];
@@ -429,20 +456,53 @@ Status Client::Send(std::size_t session, FIX::Message&& message) {
       slot.session = FIX::Session::lookupSession(slot.id);
     }
     fix_session = slot.session;
+    responder = slot.responder.get();
+    if (responder != nullptr && defer) {
+      slot.deferred = true;
+    }
   }
   if (fix_session == nullptr) {
     return Status::FailedPrecondition("fix client: session " +
                                       state_->slots[session].id.toString() +
                                       " does not exist");
   }
+  if (responder != nullptr) {
+    responder->SetDeadline(Clock::now() + kWriteTimeout);
+  }
+  bool sent = false;
   try {
-    if (!fix_session->send(message)) {
-      return Status::IoError("fix client: could not send " +
-                             MsgTypeOf(message) + " on " +
-                             state_->slots[session].id.toString());
-    }
+    BatchingResponder::DeferOnThisThread(defer);
+    sent = fix_session->send(message);
+    BatchingResponder::DeferOnThisThread(false);
   } catch (const FIX::Exception& e) {
+    BatchingResponder::DeferOnThisThread(false);
     return Status::IoError(std::string("fix client: send failed: ") + e.what());
+  }
+  // QuickFIX reports an application message sent whatever its write did;
+  // the responder knows.
+  if (!sent || (responder != nullptr && responder->write_failed())) {
+    return Status::IoError("fix client: could not send " + MsgTypeOf(message) +
+                           " on " + state_->slots[session].id.toString());
+  }
+  return Status::Ok();
+}
+
+Status Client::FlushDeferred() {
+  for (SessionSlot& slot : state_->slots) {
+    {
+      std::lock_guard lock(state_->mu);
+      if (!slot.deferred) {
+        continue;
+      }
+      slot.deferred = false;
+    }
+    slot.responder->SetDeadline(Clock::now() + kWriteTimeout);
+    if (!slot.responder->Flush()) {
+      return Status::IoError(
+          "fix client: could not write the messages "
+          "deferred on " +
+          slot.id.toString());
+    }
   }
   return Status::Ok();
 }

@@ -138,6 +138,17 @@ struct Shared {
   }
 };
 
+// Writes the orders SendDeferred() collected. A failed write means the
+// session is lost: what it sent since the last flush is never answered.
+bool FlushDeferred(fixclient::Client& client, Shared& shared) {
+  if (client.FlushDeferred().ok()) {
+    return true;
+  }
+  std::lock_guard lock(shared.mu);
+  shared.report.session_lost = true;
+  return false;
+}
+
 // A short run-unique prefix for ClOrdIDs (base-36 milliseconds since the
 // epoch, modulo 36^6), so that repeated runs against one server do not
 // reuse ClOrdIDs of the day.
@@ -267,6 +278,7 @@ Result<LoadReport> RunLoad(
   client_options.validate_inbound = false;
   client_options.persist_messages = false;
   client_options.tcp_nodelay = !options.nagle;
+  client_options.batch_writes = options.batch_writes;
   client_options.on_app_message = [&shared](std::size_t session,
                                             const FIX::Message& message) {
     shared.OnMessage(session, message);
@@ -332,7 +344,12 @@ Result<LoadReport> RunLoad(
       if (due >= end) {
         break;
       }
-      std::this_thread::sleep_until(due);
+      if (Clock::now() < due) {
+        if (!FlushDeferred(client, shared)) {
+          break;
+        }
+        std::this_thread::sleep_until(due);
+      }
     }
     std::size_t session = n % session_count;
     const stream::StreamEvent* event = nullptr;
@@ -350,9 +367,17 @@ Result<LoadReport> RunLoad(
     {
       std::unique_lock lock(shared.mu);
       SessionState& state = shared.sessions[session];
-      if (!shared.cv.wait_until(lock, end,
-                                [&] { return state.in_flight < window; })) {
-        break;
+      if (state.in_flight >= window) {
+        // What is ready goes out before waiting for the replies to it.
+        lock.unlock();
+        if (!FlushDeferred(client, shared)) {
+          break;
+        }
+        lock.lock();
+        if (!shared.cv.wait_until(lock, end,
+                                  [&] { return state.in_flight < window; })) {
+          break;
+        }
       }
       if (event != nullptr && event->kind == stream::EventKind::kCancel) {
         const LiveOrder& target = stream_orders.at(
@@ -411,7 +436,7 @@ Result<LoadReport> RunLoad(
       ++shared.sent;
     }
     ++n;
-    if (Status s = client.Send(session, std::move(message)); !s.ok()) {
+    if (Status s = client.SendDeferred(session, std::move(message)); !s.ok()) {
       std::lock_guard lock(shared.mu);
       ++shared.report.send_failures;
       --shared.sessions[session].in_flight;
@@ -432,6 +457,7 @@ Result<LoadReport> RunLoad(
     }
   }
 
+  (void)FlushDeferred(client, shared);
   {
     std::unique_lock lock(shared.mu);
     shared.cv.wait_for(lock, options.drain_timeout,

@@ -132,6 +132,7 @@ void PrintJson(const LoadReport& report, const LoadOptions& options) {
       {"rate_target", options.rate},
       {"window", options.window},
       {"nagle", options.nagle},
+      {"batch_writes", options.batch_writes},
       {"seed", options.generator.seed},
       {"orders_sent", report.orders_sent},
       {"cancels_sent", report.cancels_sent},
@@ -220,6 +221,10 @@ int main(int argc, char** argv) {
                "leave Nagle's algorithm on: orders sent while earlier ones are "
                "unacknowledged share TCP segments, as a client batching its "
                "writes would (an order sent alone is not delayed)");
+  app.add_flag("--batch-writes", options.batch_writes,
+               "orders ready at the same moment leave in one write per "
+               "session, made before the sender waits for replies or its "
+               "rate (an order sent alone is written at once)");
   app.add_option("--seed", options.generator.seed, "generator seed")
       ->capture_default_str();
   app.add_option("--passive-pct", options.generator.passive_pct,

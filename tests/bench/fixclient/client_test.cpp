@@ -186,6 +186,96 @@ TEST_CASE("WaitFor takes the first match and keeps the rest in order",
   CHECK_FALSE(client.WaitFor(0, IsMsgType("9"), 50ms).has_value());
 }
 
+TEST_CASE("with batch_writes, deferred orders leave together at the flush",
+          "[fixclient][client]") {
+  FakeExchange exchange = MakeExchange();
+  REQUIRE(exchange.Start().ok());
+  ClientOptions options =
+      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}});
+  options.batch_writes = true;
+  Client client(options);
+  REQUIRE(client.Start().ok());
+  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  constexpr int kOrders = 20;
+  for (int i = 0; i < kOrders; ++i) {
+    REQUIRE(
+        client
+            .SendDeferred(0, BuildNewOrderSingle(Limit("d-" + std::to_string(i),
+                                                       Side::kBuy, 1 + i, 100)))
+            .ok());
+  }
+  // Nothing is written before the flush.
+  CHECK_FALSE(client.Next(0, 300ms).has_value());
+  CHECK(exchange.OrdersReceived() == 0);
+
+  REQUIRE(client.FlushDeferred().ok());
+  for (int i = 0; i < kOrders; ++i) {
+    INFO("order " << i);
+    auto ack = client.Next(0, kWait);
+    REQUIRE(ack.has_value());
+    CHECK(Get(*ack, 11) == "d-" + std::to_string(i));
+  }
+  const std::vector<FIX::Message> received = exchange.Received();
+  REQUIRE(received.size() == kOrders);
+  for (int i = 0; i < kOrders; ++i) {
+    CHECK(Get(received[static_cast<std::size_t>(i)], 11) ==
+          "d-" + std::to_string(i));
+  }
+  // A plain Send is written at once, and a flush with nothing deferred
+  // writes nothing.
+  REQUIRE(client.FlushDeferred().ok());
+  REQUIRE(client.Send(0, BuildNewOrderSingle(Limit("now", Side::kBuy, 1, 100)))
+              .ok());
+  auto now = client.WaitFor(0, IsExecutionReportFor("now"), kWait);
+  REQUIRE(now.has_value());
+  CHECK(exchange.OrdersReceived() == kOrders + 1);
+}
+
+TEST_CASE("without batch_writes, a deferred order is sent at once",
+          "[fixclient][client]") {
+  FakeExchange exchange = MakeExchange();
+  REQUIRE(exchange.Start().ok());
+  Client client(
+      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}}));
+  REQUIRE(client.Start().ok());
+  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  REQUIRE(
+      client
+          .SendDeferred(0, BuildNewOrderSingle(Limit("d", Side::kBuy, 1, 100)))
+          .ok());
+  CHECK(client.WaitFor(0, IsExecutionReportFor("d"), kWait).has_value());
+  CHECK(client.FlushDeferred().ok());
+}
+
+TEST_CASE("deferred orders of a connection that closed fail at the flush",
+          "[fixclient][client]") {
+  FakeExchange exchange = MakeExchange();
+  REQUIRE(exchange.Start().ok());
+  ClientOptions options =
+      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}});
+  options.batch_writes = true;
+  options.reconnect_interval_s = 30;
+  Client client(options);
+  REQUIRE(client.Start().ok());
+  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  REQUIRE(
+      client
+          .SendDeferred(0, BuildNewOrderSingle(Limit("d", Side::kBuy, 1, 100)))
+          .ok());
+  exchange.Stop();
+  REQUIRE(client.WaitLoggedOut(0, kWait).ok());
+  Status flushed = client.FlushDeferred();
+  CHECK(flushed.code() == StatusCode::kIoError);
+  CHECK_THAT(flushed.message(), Catch::Contains("FIX.4.4:BROKER1->CARBONEX"));
+  // (Whether the order reached the exchange is a race: the client's answer
+  // to the exchange's Logout writes the buffer ahead of itself.)
+  // The session is down: later orders are refused, not deferred.
+  CHECK(
+      client
+          .SendDeferred(0, BuildNewOrderSingle(Limit("e", Side::kBuy, 1, 100)))
+          .code() == StatusCode::kFailedPrecondition);
+}
+
 TEST_CASE("unserved messages come back as BusinessMessageReject",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();

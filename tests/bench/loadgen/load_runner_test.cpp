@@ -42,15 +42,19 @@ LoadOptions OptionsFor(const FakeExchange& exchange) {
 TEST_CASE("a bounded run gets every request acknowledged",
           "[loadgen][runner]") {
   // With TCP_NODELAY, and with Nagle's algorithm coalescing the orders in
-  // flight (--nagle).
+  // flight (--nagle); each with one write per order, and with the orders
+  // ready together written together (--batch-writes).
   const bool nagle = GENERATE(false, true);
+  const bool batch_writes = GENERATE(false, true);
   FakeExchange exchange({.passwords = {{"LG1", "pw1"}, {"LG2", "pw2"}}});
   REQUIRE(exchange.Start().ok());
   LoadOptions options = OptionsFor(exchange);
-  INFO("seed " << options.generator.seed << ", nagle " << nagle);
+  INFO("seed " << options.generator.seed << ", nagle " << nagle
+               << ", batch_writes " << batch_writes);
   options.count = 400;
   options.window = 8;
   options.nagle = nagle;
+  options.batch_writes = batch_writes;
   std::atomic<int> progress_calls{0};
   Result<LoadReport> report =
       RunLoad(options, [&](const Progress&) { ++progress_calls; });

@@ -100,6 +100,11 @@ struct ClientOptions {
   // fewer segments, as a client batching its writes would (no delay for a
   // message sent with nothing else in flight).
   bool tcp_nodelay = true;
+  // Plain TCP only (ignored with TLS): each session writes through a
+  // gateway::BatchingResponder, so that messages given to SendDeferred()
+  // leave together, in one write per session, at FlushDeferred(). Off:
+  // SendDeferred() is Send(), one write per message (QuickFIX's own).
+  bool batch_writes = false;
 
   // FIX over TLS (QuickFIX's SSL initiator) when set: the PEM file of the CA
   // (or the self-signed certificate) that the exchange's certificate must be
@@ -166,6 +171,20 @@ class Client {
   // header is filled in).
   Status Send(std::size_t session, FIX::Message&& message);
 
+  // Like Send(), but with ClientOptions::batch_writes the message (its
+  // MsgSeqNum assigned, in QuickFIX's store like any sent message) only joins
+  // the session's write buffer; FlushDeferred() writes it. A buffer past
+  // 64 KiB is written at once, as far as the socket takes it. Another
+  // thread's Send() on the session writes the buffer first.
+  Status SendDeferred(std::size_t session, FIX::Message&& message);
+  // Writes every session's deferred messages, waiting up to kWriteTimeout
+  // for room. IoError naming the first session whose write failed: its
+  // connection is broken, or the exchange did not read (nothing more is
+  // written to that connection; QuickFIX reconnects the session).
+  Status FlushDeferred();
+  // How long a write waits for room in the socket (batch_writes only).
+  static constexpr std::chrono::seconds kWriteTimeout{10};
+
   // Pops the oldest queued message, waiting up to timeout. nullopt on
   // timeout or a bad index.
   std::optional<FIX::Message> Next(std::size_t session,
@@ -190,6 +209,9 @@ class Client {
  private:
   class Application;
   struct State;
+
+  // Send() and SendDeferred().
+  Status SendOn(std::size_t session, FIX::Message& message, bool defer);
 
   ClientOptions options_;  // Constant after construction.
   std::unique_ptr<State> state_;

@@ -53,6 +53,10 @@ struct LoadOptions {
   int window = 100;  // max requests in flight per session
   // Leave Nagle's algorithm on (fixclient::ClientOptions::tcp_nodelay off).
   bool nagle = false;
+  // Orders ready at the same moment leave in one write per session (at the
+  // latest when the sender would wait) instead of one write each
+  // (fixclient::ClientOptions::batch_writes).
+  bool batch_writes = false;
   std::chrono::milliseconds logon_timeout{10000};
   std::chrono::milliseconds drain_timeout{5000};
 

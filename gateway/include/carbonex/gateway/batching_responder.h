@@ -21,8 +21,9 @@
 // the whole length again after a partial write (it would read past the
 // message), which larger writes would make likelier.
 //
-// Lifetime: Attach() is called on the session's own thread when it logs on
-// (the Session's responder is then its connection). The connection replaces
+// Lifetime: Attach() is called on the thread that reads the session's
+// connection when it logs on (the Session's responder is then its
+// connection). The connection replaces
 // or clears the Session's responder itself when it closes; the buffer is
 // dropped at the next Attach() or disconnect().
 //
@@ -58,12 +59,18 @@ class BatchingResponder final : public FIX::Responder {
   // Most bytes held before a held message is written anyway.
   static constexpr std::size_t kMaxHeldBytes = std::size_t{64} * 1024;
 
-  // Puts this responder in front of `session`'s current one, a
-  // FIX::ThreadedSocketConnection when `plain_socket` (its socket is then
-  // written directly), otherwise any connection (TLS). Returns false (and
-  // changes nothing) when the session has no responder or already has this
-  // one.
-  bool Attach(FIX::Session& session, bool plain_socket);
+  // The connection class behind a session, for Attach().
+  enum class Connection : std::uint8_t {
+    kAcceptorSocket,   // FIX::ThreadedSocketConnection (plain TCP)
+    kInitiatorSocket,  // FIX::SocketConnection of a SocketInitiator
+    kOther,            // any other (TLS): it is forwarded to, never bypassed
+  };
+
+  // Puts this responder in front of `session`'s current one, a connection
+  // of the class `connection` names; a plain TCP socket is then written
+  // directly. Returns false (and changes nothing) when the session has no
+  // responder or already has this one.
+  bool Attach(FIX::Session& session, Connection connection);
 
   // Forwards to `inner` from now on, writing to `fd` directly when fd >= 0;
   // drops anything held. Attach() calls it; tests call it with their own
