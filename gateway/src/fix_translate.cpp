@@ -2,10 +2,10 @@
 
 #include <quickfix/Group.h>
 
+#include <algorithm>
 #include <array>
 #include <charconv>
-#include <cstdio>
-#include <ctime>
+#include <chrono>
 #include <type_traits>
 
 namespace carbonex::gateway {
@@ -348,22 +348,32 @@ std::string FormatAveragePrice(Cash notional, Quantity qty) {
 }
 
 std::string FormatUtcTimestamp(Timestamp time) {
-  std::int64_t ns = time.value();
-  std::int64_t seconds = ns / 1'000'000'000;
-  std::int64_t millis = (ns % 1'000'000'000) / 1'000'000;
-  if (ns < 0) {
-    seconds = 0;
-    millis = 0;
-  }
-  std::time_t t = static_cast<std::time_t>(seconds);
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  std::array<char, 32> buffer{};
-  std::snprintf(buffer.data(), buffer.size(),
-                "%04d%02d%02d-%02d:%02d:%02d.%03d", tm.tm_year + 1900,
-                tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
-                static_cast<int>(millis));
-  return buffer.data();
+  // Calendar arithmetic, without gmtime_r's time zone machinery or printf:
+  // every execution report carries one.
+  using std::chrono::days;
+  using std::chrono::nanoseconds;
+  const nanoseconds ns{std::max<std::int64_t>(time.value(), 0)};
+  const std::chrono::sys_days day =
+      std::chrono::floor<days>(std::chrono::sys_time<nanoseconds>(ns));
+  const std::chrono::year_month_day date{day};
+  const std::int64_t in_day = (ns - day.time_since_epoch()).count();
+  const std::int64_t millis = in_day / 1'000'000;
+  std::string out = "YYYYMMDD-HH:MM:SS.mmm";
+  const auto put = [&out](std::size_t at, std::size_t width,
+                          std::int64_t value) {
+    for (std::size_t i = at + width; i-- > at;) {
+      out[i] = static_cast<char>('0' + value % 10);
+      value /= 10;
+    }
+  };
+  put(0, 4, static_cast<int>(date.year()));
+  put(4, 2, static_cast<unsigned>(date.month()));
+  put(6, 2, static_cast<unsigned>(date.day()));
+  put(9, 2, millis / 3'600'000);
+  put(12, 2, millis / 60'000 % 60);
+  put(15, 2, millis / 1000 % 60);
+  put(18, 3, millis % 1000);
+  return out;
 }
 
 std::string ExecIdSource::Next() {
@@ -800,10 +810,12 @@ std::optional<BrokerId> RecipientOf(const engine::Event& event) {
 
 namespace {
 
-// The fields every execution report about a known order carries.
+// The fields every execution report about a known order carries, and a
+// fill's LastPx and LastQty.
 FIX::Message OrderReport(const engine::OrderView& order, char exec_type,
                          const std::string& exec_id, Timestamp time,
-                         const NameTables& tables) {
+                         const NameTables& tables,
+                         const engine::OrderFilled* fill = nullptr) {
   // QuickFIX keeps a message's fields in a vector sorted by tag: setting
   // them in ascending tag order appends each one instead of shifting the
   // ones after it (the message on the wire is the same either way).
@@ -811,9 +823,13 @@ FIX::Message OrderReport(const engine::OrderView& order, char exec_type,
   SetText(report, kAccount, tables.AccountName(order.account));  // 1
   report.setField(kAvgPx,                                        // 6
                   FormatAveragePrice(order.cum_notional, order.cum_qty));
-  report.setField(kClOrdId, std::string(order.cl_ord_id.view()));     // 11
-  SetInt(report, kCumQty, order.cum_qty.value());                     // 14
-  report.setField(kExecId, exec_id);                                  // 17
+  report.setField(kClOrdId, std::string(order.cl_ord_id.view()));  // 11
+  SetInt(report, kCumQty, order.cum_qty.value());                  // 14
+  report.setField(kExecId, exec_id);                               // 17
+  if (fill != nullptr) {
+    report.setField(kLastPx, FormatPrice(fill->last_price));  // 31
+    SetInt(report, kLastQty, fill->last_qty.value());         // 32
+  }
   report.setField(kOrderId, std::to_string(order.order_id.value()));  // 37
   SetInt(report, kOrderQty, order.order_qty.value());                 // 38
   SetChar(report, kOrdStatus, OrdStatusChar(order));                  // 39
@@ -842,11 +858,7 @@ std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
         if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
           return OrderReport(body.order, '0', exec_id, time, tables);
         } else if constexpr (std::is_same_v<T, engine::OrderFilled>) {
-          FIX::Message report =
-              OrderReport(body.order, 'F', exec_id, time, tables);
-          SetInt(report, kLastQty, body.last_qty.value());
-          report.setField(kLastPx, FormatPrice(body.last_price));
-          return report;
+          return OrderReport(body.order, 'F', exec_id, time, tables, &body);
         } else if constexpr (std::is_same_v<T, engine::OrderCanceled>) {
           FIX::Message report =
               OrderReport(body.order, '4', exec_id, time, tables);

@@ -4,7 +4,12 @@
 #include <quickfix/DataDictionary.h>
 #include <quickfix/Exceptions.h>
 
+#include <array>
 #include <catch2/catch.hpp>
+#include <cstdint>
+#include <cstdio>
+#include <ctime>
+#include <random>
 #include <string>
 
 namespace carbonex::gateway {
@@ -93,6 +98,34 @@ TEST_CASE("AvgPx is the exact weighted average", "[fix_translate]") {
 TEST_CASE("timestamps format as FIX UTCTimestamp", "[fix_translate]") {
   CHECK(FormatUtcTimestamp(Timestamp(1'767'225'600'123'456'789)) ==
         "20260101-00:00:00.123");
+  CHECK(FormatUtcTimestamp(Timestamp(0)) == "19700101-00:00:00.000");
+  CHECK(FormatUtcTimestamp(Timestamp(-5)) == "19700101-00:00:00.000");
+  // A leap day, the last millisecond of a day and of a year.
+  CHECK(FormatUtcTimestamp(Timestamp(1'709'164'800'000'000'000)) ==
+        "20240229-00:00:00.000");
+  CHECK(FormatUtcTimestamp(Timestamp(1'709'251'199'999'999'999)) ==
+        "20240229-23:59:59.999");
+  CHECK(FormatUtcTimestamp(Timestamp(1'798'761'599'999'000'000)) ==
+        "20261231-23:59:59.999");
+  // Against the C library, over two centuries of instants.
+  std::mt19937_64 random(20261126);
+  for (int i = 0; i < 2000; ++i) {
+    const auto seconds =
+        static_cast<std::int64_t>(random() % 6'311'520'000ULL);  // < 2170
+    const auto millis = static_cast<std::int64_t>(random() % 1000);
+    const std::time_t t = seconds;
+    std::tm tm{};
+    gmtime_r(&t, &tm);
+    std::array<char, 32> expected{};
+    std::snprintf(expected.data(), expected.size(),
+                  "%04d%02d%02d-%02d:%02d:%02d.%03d", tm.tm_year + 1900,
+                  tm.tm_mon + 1, tm.tm_mday, tm.tm_hour, tm.tm_min, tm.tm_sec,
+                  static_cast<int>(millis));
+    INFO("seconds " << seconds);
+    CHECK(FormatUtcTimestamp(Timestamp(seconds * 1'000'000'000 +
+                                       millis * 1'000'000 + 999'999)) ==
+          expected.data());
+  }
 }
 
 TEST_CASE("the dictionary enforces the contract's required tags",
