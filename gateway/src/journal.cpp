@@ -110,6 +110,13 @@ void AppendFileHeader(SequenceNumber first_seq,
   out->insert(out->end(), h.begin(), h.end());
 }
 
+}  // namespace
+
+Status JournalFile::Reserve(std::uint64_t /*size*/) { return Status::Ok(); }
+Status JournalFile::Truncate(std::uint64_t /*size*/) { return Status::Ok(); }
+
+namespace {
+
 // ---- POSIX file operations -------------------------------------------------
 
 class PosixFile final : public JournalFile {
@@ -136,6 +143,36 @@ class PosixFile final : public JournalFile {
   Status Sync() override {
     if (::fdatasync(fd_) != 0) {
       return IoErrorFromErrno("fdatasync", path_, errno);
+    }
+    return Status::Ok();
+  }
+
+  Status Reserve(std::uint64_t size) override {
+    struct stat st {};
+    if (::fstat(fd_, &st) != 0) {
+      return IoErrorFromErrno("stat", path_, errno);
+    }
+    static constexpr std::array<std::uint8_t, std::size_t{64} * 1024> kZeros{};
+    auto at = static_cast<std::uint64_t>(st.st_size);
+    while (at < size) {
+      const std::size_t n = static_cast<std::size_t>(
+          std::min<std::uint64_t>(kZeros.size(), size - at));
+      const ssize_t wrote =
+          ::pwrite(fd_, kZeros.data(), n, static_cast<off_t>(at));
+      if (wrote < 0) {
+        if (errno == EINTR) {
+          continue;
+        }
+        return IoErrorFromErrno("write", path_, errno);
+      }
+      at += static_cast<std::uint64_t>(wrote);
+    }
+    return Status::Ok();
+  }
+
+  Status Truncate(std::uint64_t size) override {
+    if (::ftruncate(fd_, static_cast<off_t>(size)) != 0) {
+      return IoErrorFromErrno("truncate", path_, errno);
     }
     return Status::Ok();
   }
@@ -358,6 +395,25 @@ Result<bool> AnyValidFrameAfter(SegmentFile& file, std::uint64_t offset) {
   return false;
 }
 
+// Whether every byte from `offset` to the end of the file is zero (space
+// the writer reserved ahead of its records).
+Result<bool> OnlyZerosFrom(SegmentFile& file, std::uint64_t offset) {
+  while (offset < file.size()) {
+    const auto n = static_cast<std::size_t>(
+        std::min<std::uint64_t>(kReadWindowBytes, file.size() - offset));
+    auto bytes = file.Read(offset, n);
+    if (!bytes.ok()) {
+      return bytes.status();
+    }
+    if (!std::all_of(bytes->begin(), bytes->end(),
+                     [](std::uint8_t b) { return b == 0; })) {
+      return false;
+    }
+    offset += n;
+  }
+  return true;
+}
+
 // Reads the commands of one segment in order, verifying its header, every
 // record's checksum and payload, that seqs increase and that the first one
 // matches the file name. Only the journal's last segment may end in a torn
@@ -386,14 +442,18 @@ class SegmentCursor {
     if (!h.ok()) {
       return h.status();
     }
-    const std::span<const std::uint8_t> header = *h;
-    if (is_last_ && std::all_of(header.begin(), header.end(),
-                                [](std::uint8_t b) { return b == 0; })) {
-      // Created but never written back before a crash.
-      torn_header_ = true;
-      torn_bytes_ = file_.size();
-      done_ = true;
-      return Status::Ok();
+    const std::vector<std::uint8_t> header(h->begin(), h->end());
+    if (is_last_) {
+      auto torn = IsTornHeader(header);
+      if (!torn.ok()) {
+        return torn.status();
+      }
+      if (*torn) {
+        torn_header_ = true;
+        torn_bytes_ = file_.size();
+        done_ = true;
+        return Status::Ok();
+      }
     }
     if (!std::equal(kMagic.begin(), kMagic.end(), header.begin())) {
       return Corrupt(0, "not a journal segment (bad magic)");
@@ -436,6 +496,14 @@ class SegmentCursor {
     if (!frame->valid) {
       if (!is_last_) {
         return Corrupt(offset_, frame->why);
+      }
+      auto zeros = OnlyZerosFrom(file_, offset_);
+      if (!zeros.ok()) {
+        return zeros.status();
+      }
+      if (*zeros) {  // reserved space: the clean end
+        done_ = true;
+        return std::optional<engine::Command>();
       }
       auto more = AnyValidFrameAfter(file_, offset_);
       if (!more.ok()) {
@@ -481,6 +549,28 @@ class SegmentCursor {
   [[nodiscard]] SequenceNumber LastSeq() const { return last_seq_; }
 
  private:
+  // Created but never fully written before a crash: a header of zeros (the
+  // header never reached the disk), or the start of the header it should
+  // have and nothing but zeros after that (space reserved ahead of a header
+  // write that was cut short).
+  Result<bool> IsTornHeader(const std::vector<std::uint8_t>& header) {
+    if (std::all_of(header.begin(), header.end(),
+                    [](std::uint8_t b) { return b == 0; })) {
+      return true;
+    }
+    std::vector<std::uint8_t> expected;
+    AppendFileHeader(segment_.first_seq, &expected);
+    const auto written = static_cast<std::size_t>(
+        std::mismatch(header.begin(), header.end(), expected.begin()).first -
+        header.begin());
+    if (written == header.size() ||
+        !std::all_of(header.begin() + static_cast<std::ptrdiff_t>(written),
+                     header.end(), [](std::uint8_t b) { return b == 0; })) {
+      return false;
+    }
+    return OnlyZerosFrom(file_, kFileHeaderSize);
+  }
+
   Status Corrupt(std::uint64_t offset, const std::string& why) const {
     return Status::Corruption("journal " + segment_.path + " at offset " +
                               std::to_string(offset) + ": " + why);
@@ -649,6 +739,7 @@ class JournalWriter::Impl {
       }
       file_ = std::move(*file);
       segment_size_ = cursor.ValidEnd();
+      file_size_ = segment_size_;
       last_seq_ = cursor.LastSeq();
       durable_seq_ = last_seq_;
       break;
@@ -696,6 +787,7 @@ class JournalWriter::Impl {
     if (durable_seq_ == last_seq_ && buffer_.empty()) {
       return Status::Ok();
     }
+    ReserveAhead();
     if (Status s = WriteBuffer(); !s.ok()) {
       return Fail(std::move(s));
     }
@@ -745,6 +837,13 @@ class JournalWriter::Impl {
       if (Status s = WriteBuffer(); !s.ok()) {
         return s;
       }
+      // Only the last segment may end in zeros.
+      if (file_size_ > segment_size_) {
+        if (Status s = file_->Truncate(segment_size_); !s.ok()) {
+          return s;
+        }
+        file_size_ = segment_size_;
+      }
       if (options_.sync == SyncMode::kDurable) {
         if (Status s = file_->Sync(); !s.ok()) {
           return s;
@@ -761,7 +860,31 @@ class JournalWriter::Impl {
     dir_dirty_ = true;
     AppendFileHeader(first_seq, &buffer_);
     segment_size_ = kFileHeaderSize;
+    file_size_ = 0;
+    reserve_failed_ = false;
     return Status::Ok();
+  }
+
+  // Durable, with reserve_bytes: before the buffer is written, makes sure
+  // zeros lie at least reserve_bytes / 2 past the segment's end (refilling
+  // to reserve_bytes), so that commits overwrite rather than append. The
+  // commit that refills syncs the zeros and the new size with its data.
+  // Best effort: when the zeros cannot be written (a nearly full disk), the
+  // segment's later commits append, as without reservation; the data then
+  // fails only where it would have failed anyway.
+  void ReserveAhead() {
+    if (options_.sync != SyncMode::kDurable || options_.reserve_bytes == 0 ||
+        reserve_failed_ ||
+        segment_size_ + options_.reserve_bytes / 2 <= file_size_) {
+      return;
+    }
+    const std::uint64_t size = segment_size_ + options_.reserve_bytes;
+    // Even a failed Reserve may have written part of the zeros: the roll
+    // must cut up to `size`.
+    file_size_ = size;
+    if (!file_->Reserve(size).ok()) {
+      reserve_failed_ = true;
+    }
   }
 
   Status WriteBuffer() {
@@ -770,6 +893,7 @@ class JournalWriter::Impl {
     }
     Status s = file_->Write(buffer_);
     buffer_.clear();
+    file_size_ = std::max(file_size_, segment_size_);
     return s;
   }
 
@@ -798,8 +922,12 @@ class JournalWriter::Impl {
   int lock_fd_ = -1;
   std::unique_ptr<JournalFile> file_;  // the segment being appended to
   std::uint64_t segment_size_ = 0;     // its size including buffer_
-  bool dir_dirty_ = false;             // a segment was created since commit
-  std::vector<std::uint8_t> buffer_;   // appended but not yet written
+  // How long the file is on disk (at most): its data, or more with
+  // reserved zeros.
+  std::uint64_t file_size_ = 0;
+  bool reserve_failed_ = false;       // in this segment: append from now on
+  bool dir_dirty_ = false;            // a segment was created since commit
+  std::vector<std::uint8_t> buffer_;  // appended but not yet written
   SequenceNumber last_seq_;
   SequenceNumber durable_seq_;
   bool failed_ = false;

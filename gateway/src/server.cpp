@@ -608,6 +608,7 @@ Status Server::Impl::Recover() {
   JournalOptions journal_options;
   journal_options.dir = journal_dir;
   journal_options.sync = options_.config.sync_mode;
+  journal_options.reserve_bytes = kServerJournalReserveBytes;
   Result<std::unique_ptr<JournalWriter>> writer =
       JournalWriter::Open(journal_options);
   if (!writer.ok()) return writer.status();

@@ -586,6 +586,190 @@ TEST_CASE("segments wholly before a seq can be removed", "[journal]") {
 // ---- Fault injection
 // ---------------------------------------------------------
 
+// The length of `path` once a writer without reservation has cut it to its
+// last record (the data end of a segment written with reserve_bytes).
+std::uint64_t DataEnd(const std::string& dir, const std::string& path) {
+  { auto writer = OpenWriter({.dir = dir}); }
+  return fs::file_size(path);
+}
+
+TEST_CASE("zeros reserved ahead are the clean end, and rolls cut them off",
+          "[journal]") {
+  TempDir tmp;
+  std::mt19937_64 rng(Seed());
+  const JournalOptions options{
+      .dir = tmp.Journal(), .segment_bytes = 4096, .reserve_bytes = 64 * 1024};
+  std::vector<Command> written;
+  {
+    auto writer = OpenWriter(options);
+    for (std::uint64_t seq = 1; seq <= 300; ++seq) {
+      written.push_back(MakeCommand(seq, rng));
+      REQUIRE(writer->Append(written.back()).ok());
+      REQUIRE(writer->Commit().ok());
+    }
+  }
+  const std::vector<JournalSegment> segments = Segments(tmp.Journal());
+  REQUIRE(segments.size() >= 3);
+  // Finished segments hold their records only (a zero tail there would be
+  // corruption); the last one ends in zeros.
+  for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
+    INFO(segments[i].path);
+    CHECK(fs::file_size(segments[i].path) < options.segment_bytes + 4096);
+  }
+  const std::string last = segments.back().path;
+  const std::vector<std::uint8_t> bytes = ReadFileBytes(last);
+  const auto zeros = static_cast<std::size_t>(
+      std::find_if(bytes.rbegin(), bytes.rend(),
+                   [](std::uint8_t b) { return b != 0; }) -
+      bytes.rbegin());
+  CHECK(zeros >= options.reserve_bytes / 2);
+
+  {
+    auto reader = JournalReader::Open(tmp.Journal());
+    REQUIRE(reader.ok());
+    std::vector<Command> got;
+    while (true) {
+      auto next = (*reader)->Next();
+      REQUIRE(next.ok());
+      if (!next->has_value()) {
+        break;
+      }
+      got.push_back(**next);
+    }
+    RequireSame(got, written);
+    CHECK((*reader)->torn_tail_bytes() == 0);
+  }
+  // Reopening reports nothing, drops the zeros and goes on.
+  {
+    auto writer = OpenWriter(options);
+    CHECK(writer->recovery_report().empty());
+    CHECK(writer->last_seq() == SequenceNumber(300));
+    // Only zeros were cut, and the reserved ones were (a record may end
+    // in zero bytes itself).
+    CHECK(fs::file_size(last) >= bytes.size() - zeros);
+    CHECK(fs::file_size(last) + options.reserve_bytes / 2 <= bytes.size());
+    for (std::uint64_t seq = 301; seq <= 320; ++seq) {
+      written.push_back(MakeCommand(seq, rng));
+      REQUIRE(writer->Append(written.back()).ok());
+      REQUIRE(writer->Commit().ok());
+    }
+  }
+  RequireSame(ReadAll(tmp.Journal()), written);
+}
+
+TEST_CASE("a torn record in reserved zeros is a torn tail", "[journal]") {
+  TempDir tmp;
+  std::mt19937_64 rng(Seed());
+  const JournalOptions options{.dir = tmp.Journal(),
+                               .reserve_bytes = 64 * 1024};
+  const Written w = WriteCommits(options, 20, rng);
+  const std::string path = Segments(tmp.Journal()).back().path;
+  const std::uint64_t end = DataEnd(tmp.Journal(), path);
+  // The first half of the last record again, as a crash in the middle of
+  // writing one more would leave it, then zeros.
+  std::vector<std::uint8_t> bytes = ReadFileBytes(path);
+  REQUIRE(bytes.size() == end);
+  const auto frame =
+      static_cast<std::ptrdiff_t>(12 + Bytes(w.commands.back()).size());
+  const std::vector<std::uint8_t> half(bytes.end() - frame,
+                                       bytes.end() - frame / 2);
+  bytes.insert(bytes.end(), half.begin(), half.end());
+  bytes.resize(bytes.size() + 4096, 0);
+  WriteFileBytes(path, bytes, bytes.size());
+  {
+    auto reader = JournalReader::Open(tmp.Journal());
+    REQUIRE(reader.ok());
+    std::size_t count = 0;
+    while (true) {
+      auto next = (*reader)->Next();
+      REQUIRE(next.ok());
+      if (!next->has_value()) {
+        break;
+      }
+      ++count;
+    }
+    CHECK(count == 20);
+    CHECK((*reader)->torn_tail_bytes() == half.size() + 4096);
+  }
+  auto writer = OpenWriter(options);
+  CHECK_THAT(writer->recovery_report(), Catch::Contains("torn tail"));
+  CHECK(fs::file_size(path) == end);
+  CHECK(writer->last_seq() == SequenceNumber(20));
+}
+
+TEST_CASE("a segment header cut short in reserved zeros is a torn header",
+          "[journal]") {
+  TempDir tmp;
+  std::mt19937_64 rng(Seed());
+  const Written w =
+      WriteCommits({.dir = tmp.Journal(), .reserve_bytes = 64 * 1024}, 10, rng);
+  const std::string first = Segments(tmp.Journal()).front().path;
+  (void)DataEnd(tmp.Journal(), first);  // as the roll leaves it
+  const std::vector<std::uint8_t> header = ReadFileBytes(first);
+  // The next segment as a crash could leave it: reserved, and the first
+  // bytes of its header (the magic every header starts with) written.
+  const std::string next = tmp.Journal() + "/journal-00000000000000000011.cxj";
+  std::vector<std::uint8_t> torn(header.begin(), header.begin() + 5);
+  torn.resize(64 * 1024, 0);
+  WriteFileBytes(next, torn, torn.size());
+  {
+    auto reader = JournalReader::Open(tmp.Journal());
+    REQUIRE(reader.ok());
+    std::size_t count = 0;
+    while (true) {
+      auto read = (*reader)->Next();
+      REQUIRE(read.ok());
+      if (!read->has_value()) {
+        break;
+      }
+      ++count;
+    }
+    CHECK(count == 10);
+    CHECK((*reader)->torn_tail_bytes() == torn.size());
+  }
+  // Bytes that are not the start of its header are corruption.
+  std::vector<std::uint8_t> wrong = torn;
+  wrong[1] = 'Z';
+  WriteFileBytes(next, wrong, wrong.size());
+  const auto [got, status] = ReadUntilError(tmp.Journal());
+  CHECK(got.size() == 10);
+  CHECK(status.code() == StatusCode::kCorruption);
+  // The writer removes the torn one.
+  WriteFileBytes(next, torn, torn.size());
+  auto writer = OpenWriter({.dir = tmp.Journal()});
+  CHECK_THAT(writer->recovery_report(), Catch::Contains("removed segment"));
+  CHECK_FALSE(fs::exists(next));
+  CHECK(writer->last_seq() == SequenceNumber(10));
+}
+
+TEST_CASE("zeros after the records of a finished segment are corruption",
+          "[journal]") {
+  TempDir tmp;
+  std::mt19937_64 rng(Seed());
+  const Written w =
+      WriteCommits({.dir = tmp.Journal(), .segment_bytes = 4096}, 120, rng);
+  const std::vector<JournalSegment> segments = Segments(tmp.Journal());
+  REQUIRE(segments.size() >= 2);
+  std::vector<std::uint8_t> bytes = ReadFileBytes(segments.front().path);
+  bytes.resize(bytes.size() + 100, 0);
+  WriteFileBytes(segments.front().path, bytes, bytes.size());
+  const auto [got, status] = ReadUntilError(tmp.Journal());
+  CHECK(status.code() == StatusCode::kCorruption);
+  CHECK_THAT(status.message(), Catch::Contains(segments.front().path));
+}
+
+TEST_CASE("an asynchronous journal reserves nothing", "[journal]") {
+  TempDir tmp;
+  std::mt19937_64 rng(Seed());
+  const Written w = WriteCommits({.dir = tmp.Journal(),
+                                  .sync = SyncMode::kAsync,
+                                  .reserve_bytes = 64 * 1024},
+                                 20, rng);
+  const std::string path = Segments(tmp.Journal()).back().path;
+  const std::uint64_t size = fs::file_size(path);
+  CHECK(DataEnd(tmp.Journal(), path) == size);
+}
+
 // Passes everything to the real file system until told to fail: writes then
 // stop after a byte budget (a short write, then ENOSPC), syncs fail with EIO.
 class FaultyFileOps final : public JournalFileOps {
@@ -594,6 +778,8 @@ class FaultyFileOps final : public JournalFileOps {
   bool fail_sync = false;
   bool fail_dir_sync = false;
   bool fail_create = false;
+  bool fail_reserve = false;
+  bool fail_truncate = false;
 
   class File final : public JournalFile {
    public:
@@ -618,6 +804,20 @@ class FaultyFileOps final : public JournalFileOps {
         return Status::IoError("fdatasync: Input/output error (injected)");
       }
       return real_->Sync();
+    }
+    Status Reserve(std::uint64_t size) override {
+      if (ops_->fail_reserve) {
+        // Part of the zeros, as a disk that fills up meanwhile leaves it.
+        (void)real_->Reserve(size - 100);
+        return Status::IoError("write: No space left on device (injected)");
+      }
+      return real_->Reserve(size);
+    }
+    Status Truncate(std::uint64_t size) override {
+      if (ops_->fail_truncate) {
+        return Status::IoError("truncate: Input/output error (injected)");
+      }
+      return real_->Truncate(size);
     }
 
    private:
@@ -664,15 +864,26 @@ class FaultyFileOps final : public JournalFileOps {
 TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
           "[journal]") {
   const std::uint64_t seed = Seed();
-  enum class Fault { kDiskFull, kSyncError, kDirSyncError, kCreateError };
-  for (const Fault fault : {Fault::kDiskFull, Fault::kSyncError,
-                            Fault::kDirSyncError, Fault::kCreateError}) {
+  enum class Fault {
+    kDiskFull,
+    kSyncError,
+    kDirSyncError,
+    kCreateError,
+    kTruncateError,
+  };
+  for (const Fault fault :
+       {Fault::kDiskFull, Fault::kSyncError, Fault::kDirSyncError,
+        Fault::kCreateError, Fault::kTruncateError}) {
     DYNAMIC_SECTION("fault " << static_cast<int>(fault)) {
       TempDir tmp;
       std::mt19937_64 rng(seed + static_cast<std::uint64_t>(fault));
       FaultyFileOps ops;
-      const JournalOptions options{
-          .dir = tmp.Journal(), .segment_bytes = 4096, .file_ops = &ops};
+      // Segments roll every few batches, each cutting off the zeros
+      // reserved ahead of it.
+      const JournalOptions options{.dir = tmp.Journal(),
+                                   .segment_bytes = 4096,
+                                   .reserve_bytes = 6000,
+                                   .file_ops = &ops};
       auto writer = OpenWriter(options);
       std::vector<Command> acked;
       std::vector<Command> appended;
@@ -695,6 +906,9 @@ TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
               break;
             case Fault::kCreateError:
               ops.fail_create = true;
+              break;
+            case Fault::kTruncateError:
+              ops.fail_truncate = true;
               break;
           }
         }
@@ -749,6 +963,34 @@ TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
   }
 }
 
+TEST_CASE("zeros that cannot be written ahead are no failure", "[journal]") {
+  TempDir tmp;
+  std::mt19937_64 rng(Seed());
+  FaultyFileOps ops;
+  ops.fail_reserve = true;
+  std::vector<Command> written;
+  {
+    auto writer = OpenWriter({.dir = tmp.Journal(),
+                              .segment_bytes = 4096,
+                              .reserve_bytes = 64 * 1024,
+                              .file_ops = &ops});
+    for (std::uint64_t seq = 1; seq <= 200; ++seq) {
+      written.push_back(MakeCommand(seq, rng));
+      REQUIRE(writer->Append(written.back()).ok());
+      REQUIRE(writer->Commit().ok());
+    }
+    CHECK_FALSE(writer->failed());
+  }
+  // The zeros that were written read as the end of the last segment, and
+  // the rolls cut them off the others.
+  RequireSame(ReadAll(tmp.Journal()), written);
+  const std::vector<JournalSegment> segments = Segments(tmp.Journal());
+  REQUIRE(segments.size() >= 2);
+  for (std::size_t i = 0; i + 1 < segments.size(); ++i) {
+    CHECK(fs::file_size(segments[i].path) < 4096 + 4096);
+  }
+}
+
 // ---- Crash test
 // --------------------------------------------------------------
 
@@ -760,8 +1002,12 @@ TEST_CASE("after an I/O failure the writer refuses and loses nothing acked",
   // Small segments exercise rolling.
   const std::size_t segment_bytes =
       rng() % 2 == 0 ? 8192 + rng() % 8192 : std::size_t{16} << 20;
-  auto writer =
-      JournalWriter::Open({.dir = dir, .segment_bytes = segment_bytes});
+  // Half the rounds with the server's zeros written ahead.
+  const std::size_t reserve_bytes =
+      rng() % 2 == 0 ? kServerJournalReserveBytes : 0;
+  auto writer = JournalWriter::Open({.dir = dir,
+                                     .segment_bytes = segment_bytes,
+                                     .reserve_bytes = reserve_bytes});
   if (!writer.ok()) {
     ::_exit(2);
   }

@@ -15,7 +15,9 @@
 // Crash behaviour: a crash may leave the last segment with a torn or
 // partially written tail (only bytes never covered by a successful Commit()).
 // Both the reader and the writer treat such a tail as the clean end of the
-// journal; the writer cuts it off before appending. A record that does not
+// journal; the writer cuts it off before appending. Zeros after the last
+// record (space reserved ahead of the writes, JournalOptions::reserve_bytes)
+// are the clean end as well, and not counted as torn. A record that does not
 // verify anywhere else is Corruption and is never silently skipped.
 #ifndef CARBONEX_GATEWAY_JOURNAL_H_
 #define CARBONEX_GATEWAY_JOURNAL_H_
@@ -44,6 +46,9 @@ enum class SyncMode {
 
 class JournalFileOps;
 
+// JournalOptions::reserve_bytes of the server's journal.
+inline constexpr std::size_t kServerJournalReserveBytes = std::size_t{1} << 20;
+
 struct JournalOptions {
   // The journal directory; created (mode 0700) if missing. Its parent must
   // exist.
@@ -54,6 +59,16 @@ struct JournalOptions {
   // durable, synced) and the next command starts a new segment file.
   // Default: 256 MiB. Must be at least 4096.
   std::size_t segment_bytes = std::size_t{256} << 20;
+  // When durable: zeros are written this far (at least) ahead of the
+  // segment's data, so that a commit overwrites bytes the file has, and its
+  // fdatasync need not also record a new file size and newly allocated
+  // blocks (on the reference disk a synced 4 KiB overwrite takes 0.16 ms, an
+  // append 0.27 ms). Zeros after the last record of the last segment are
+  // read as its clean end; a finished segment is cut to its data when the
+  // writer rolls. Best effort: where the zeros cannot be written (a nearly
+  // full disk), commits append. 0 (default): nothing is written ahead. The
+  // server uses kServerJournalReserveBytes.
+  std::size_t reserve_bytes = 0;
   // The file-system seam; nullptr (default) means PosixJournalFileOps().
   // Tests pass a fault-injecting implementation. Not owned; must outlive the
   // writer.
@@ -195,6 +210,13 @@ class JournalFile {
   [[nodiscard]] virtual Status Write(std::span<const std::uint8_t> bytes) = 0;
   // fdatasync(2).
   [[nodiscard]] virtual Status Sync() = 0;
+  // Makes the file at least `size` bytes long, with zeros written (not a
+  // hole) past its current end; where Write() appends does not move.
+  // Default: nothing (a file that cannot reserve is still correct).
+  [[nodiscard]] virtual Status Reserve(std::uint64_t size);
+  // ftruncate(2) to `size`, dropping reserved zeros past the data.
+  // Default: nothing.
+  [[nodiscard]] virtual Status Truncate(std::uint64_t size);
 };
 
 // The file-system operations the writer performs, as a seam for tests that
