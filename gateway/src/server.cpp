@@ -353,6 +353,14 @@ class Server::Impl : public FIX::Application {
   // A session has messages waiting in its overflow, or is waiting to be
   // allowed to log on again.
   bool HasBacklog() const;
+  // Fills levels_ from the engine's books (at start, after recovery).
+  void SeedLevels();
+  // Market data for one level change: levels_ updated, and for each
+  // subscription to the symbol its incrementals (for one limited to the best
+  // N levels, also the level that enters or leaves them).
+  void DispatchLevel(const engine::Event& event,
+                     const engine::BookLevelChanged& level,
+                     const NameTables& tables);
   void PushRegistryBatch();
   // Waits until the registry writer has applied every batch pushed; false
   // (at once) while settlement is stalled.
@@ -406,7 +414,12 @@ class Server::Impl : public FIX::Application {
   bool uncommitted_ = false;
   std::vector<DispatchMark> marks_;
   std::vector<SessionSlot*> deferred_slots_;  // SendDirect'ed, to flush
-  std::set<std::tuple<std::uint32_t, std::uint8_t, std::int64_t>> levels_;
+  // Every price level of every book, as market data has announced it:
+  // (instrument, side, price) -> (total quantity, order count). Seeded from
+  // the engine at start; kept by the sequencer from BookLevelChanged events,
+  // in event order (the engine's own book is already at the batch's end).
+  using LevelKey = std::tuple<std::uint32_t, std::uint8_t, std::int64_t>;
+  std::map<LevelKey, std::pair<std::int64_t, std::uint32_t>> levels_;
   std::set<std::pair<std::uint32_t, std::uint32_t>> touched_;  // acct, instr
   ledger::ServerBatch pending_;
   std::deque<ledger::ServerBatch*> writer_backlog_;
@@ -635,6 +648,7 @@ Status Server::Impl::Recover() {
   }
   uncommitted_ = false;
   tables_.store(std::make_shared<const NameTables>(*state));
+  SeedLevels();
 
   // A scheduled close that passed while the server was down.
   if (options_.config.close_minute_utc &&
@@ -1542,30 +1556,12 @@ void Server::Impl::CommitAndDispatch() {
         Enqueue(slot, std::move(out), *tables);
       }
     }
-    char action = '1';
-    InstrumentId instrument;
-    bool market_data = false;
     if (const auto* level =
             std::get_if<engine::BookLevelChanged>(&event.body)) {
-      auto key = std::make_tuple(level->instrument.value(),
-                                 static_cast<std::uint8_t>(level->side),
-                                 level->price.value());
-      bool existed = levels_.count(key) != 0;
-      if (level->order_count == 0) {
-        levels_.erase(key);
-      } else {
-        levels_.insert(key);
-      }
-      action = existed ? '1' : '0';
-      instrument = level->instrument;
-      market_data = true;
+      DispatchLevel(event, *level, *tables);
     } else if (const auto* trade =
                    std::get_if<engine::TradeExecuted>(&event.body)) {
-      instrument = trade->instrument;
-      market_data = true;
-    }
-    if (market_data) {
-      std::string_view symbol = tables->Symbol(instrument);
+      const std::string_view symbol = tables->Symbol(trade->instrument);
       for (auto& [id, slot] : slots_) {
         for (const auto& sub : slot->subscriptions) {
           if (std::find(sub->symbols.begin(), sub->symbols.end(), symbol) ==
@@ -1575,7 +1571,7 @@ void Server::Impl::CommitAndDispatch() {
           Outbound out;
           out.kind = Outbound::Kind::kIncrement;
           out.event = event;
-          out.action = action;
+          out.action = '0';
           out.md = sub;
           Enqueue(slot.get(), std::move(out), *tables);
         }
@@ -1589,6 +1585,112 @@ void Server::Impl::CommitAndDispatch() {
   PushRegistryBatch();
   DrainOverflow();
   published_seq_ = last_seq_;
+}
+
+void Server::Impl::SeedLevels() {
+  levels_.clear();
+  for (const InstrumentState& instrument : tables_.load()->instruments()) {
+    const engine::DepthSnapshot depth =
+        engine_->Depth(instrument.id, std::numeric_limits<std::size_t>::max());
+    for (const auto& [side, book] : {std::pair{Side::kBuy, &depth.bids},
+                                     std::pair{Side::kSell, &depth.asks}}) {
+      for (const engine::LevelView& level : *book) {
+        levels_[{instrument.id.value(), static_cast<std::uint8_t>(side),
+                 level.price.value()}] = {level.total_qty.value(),
+                                          level.order_count};
+      }
+    }
+  }
+}
+
+void Server::Impl::DispatchLevel(const engine::Event& event,
+                                 const engine::BookLevelChanged& level,
+                                 const NameTables& tables) {
+  const std::uint32_t instrument = level.instrument.value();
+  const auto side = static_cast<std::uint8_t>(level.side);
+  const LevelKey key{instrument, side, level.price.value()};
+  const bool existed = levels_.count(key) != 0;
+  if (level.order_count == 0) {
+    levels_.erase(key);
+  } else {
+    levels_[key] = {level.total_qty.value(), level.order_count};
+  }
+  // The side's levels, best first, and how many are better than this one
+  // (the same before and after: only this level changed).
+  const auto first = levels_.lower_bound(
+      {instrument, side, std::numeric_limits<std::int64_t>::min()});
+  const auto last = levels_.upper_bound(
+      {instrument, side, std::numeric_limits<std::int64_t>::max()});
+  const bool bid = level.side == Side::kBuy;
+  std::optional<std::size_t> better;  // computed once, when a depth needs it
+  const auto rank = [&] {
+    if (!better) {
+      better = static_cast<std::size_t>(
+          bid ? std::distance(levels_.upper_bound(key), last)
+              : std::distance(first, levels_.lower_bound(key)));
+    }
+    return *better;
+  };
+  // The level at `index` (0 = best) of the side, if there is one.
+  const auto nth = [&](std::size_t index)
+      -> std::optional<
+          std::pair<const LevelKey, std::pair<std::int64_t, std::uint32_t>>> {
+    const auto count = static_cast<std::size_t>(std::distance(first, last));
+    if (index >= count) return std::nullopt;
+    auto it = bid ? std::prev(last, static_cast<std::ptrdiff_t>(index) + 1)
+                  : std::next(first, static_cast<std::ptrdiff_t>(index));
+    return *it;
+  };
+  const auto level_event = [&](const LevelKey& at, std::int64_t qty,
+                               std::uint32_t orders) {
+    engine::Event made;
+    made.header = event.header;
+    made.body =
+        engine::BookLevelChanged{level.instrument, level.side,
+                                 Price(std::get<2>(at)), Quantity(qty), orders};
+    return made;
+  };
+  const std::string_view symbol = tables.Symbol(level.instrument);
+  for (auto& entry : slots_) {
+    SessionSlot* slot = entry.second.get();
+    for (const auto& sub : slot->subscriptions) {
+      if (std::find(sub->symbols.begin(), sub->symbols.end(), symbol) ==
+          sub->symbols.end()) {
+        continue;
+      }
+      const auto send = [&](const engine::Event& body, char action) {
+        Outbound out;
+        out.kind = Outbound::Kind::kIncrement;
+        out.event = body;
+        out.action = action;
+        out.md = sub;
+        Enqueue(slot, std::move(out), tables);
+      };
+      const std::size_t depth = sub->depth;
+      if (depth == 0) {
+        send(event, existed ? '1' : '0');
+        continue;
+      }
+      // A subscription to the best `depth` levels sees the levels that
+      // enter or leave them, not the ones below.
+      if (rank() >= depth) continue;
+      if (level.order_count == 0) {
+        send(event, '2');
+        // The level below the window moved up into it.
+        if (auto entered = nth(depth - 1)) {
+          send(level_event(entered->first, entered->second.first,
+                           entered->second.second),
+               '0');
+        }
+      } else if (!existed) {
+        send(event, '0');
+        // The window's last level was pushed out of it.
+        if (auto left = nth(depth)) send(level_event(left->first, 0, 0), '2');
+      } else {
+        send(event, '1');
+      }
+    }
+  }
 }
 
 void Server::Impl::PushRegistryBatch() {

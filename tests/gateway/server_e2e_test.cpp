@@ -426,6 +426,89 @@ TEST_CASE("market data and security list", "[e2e]") {
   CHECK(x.server->Terminate() == 0);
 }
 
+// The single entry of the next MarketDataIncrementalRefresh on `session`,
+// as "action type price size orders" (size and orders empty when absent).
+std::string NextIncrement(Client& c, std::size_t session) {
+  auto x = c.WaitFor(session, IsMsgType("X"), kSessionWait);
+  REQUIRE(x.has_value());
+  REQUIRE(x->groupCount(268) == 1);
+  const FIX::FieldMap& e = x->getGroupRef(1, 268);
+  const auto field = [&](int tag) {
+    return e.isSetField(tag) ? e.getField(tag) : std::string();
+  };
+  return field(279) + " " + field(269) + " " + field(270) + " " + field(271) +
+         " " + field(346);
+}
+
+TEST_CASE("market data limited by MarketDepth, and levels across a restart",
+          "[e2e]") {
+  Exchange x;
+  auto c = Connect(x.port);
+  const auto bid = [&](const std::string& id, std::int64_t qty,
+                       std::int64_t tiyn) {
+    REQUIRE(c->Send(0, BuildNewOrderSingle(
+                           Limit(id, "CO-A", Side::kBuy, qty, tiyn,
+                                 fixclient::TimeInForce::kGoodTillCancel)))
+                .ok());
+    Expect(*c, 0, id, '0');
+  };
+  bid("b20", 1, 2000);
+  bid("b19", 2, 1990);
+  bid("b18", 3, 1980);
+  fixclient::MarketDataSubscription sub;
+  sub.md_req_id = "top2";
+  sub.subscription = fixclient::Subscription::kSubscribe;
+  sub.depth = 2;
+  sub.symbols = {"KZQ-2026"};
+  REQUIRE(c->Send(1, BuildMarketDataRequest(sub)).ok());
+  auto w = c->WaitFor(1, IsMsgType("W"), kSessionWait);
+  REQUIRE(w.has_value());
+  REQUIRE(w->groupCount(268) == 2);
+  CHECK(w->getGroupRef(1, 268).getField(270) == "20.00");
+  CHECK(w->getGroupRef(2, 268).getField(270) == "19.90");
+
+  // A better bid enters the best two and pushes 19.90 out.
+  bid("b21", 4, 2010);
+  CHECK(NextIncrement(*c, 1) == "0 0 20.10 4 1");
+  CHECK(NextIncrement(*c, 1) == "2 0 19.90 0 0");
+  // Below the best two nothing is sent: the next increment is the change
+  // at 20.00, not the one at 19.80.
+  bid("b18b", 5, 1980);
+  bid("b20b", 6, 2000);
+  CHECK(NextIncrement(*c, 1) == "1 0 20.00 7 2");
+  // The best bid leaves: 19.90 comes back in, with its size and orders.
+  REQUIRE(c->Send(0, BuildOrderCancelRequest(
+                         {"c21", "b21", "CO-A", "KZQ-2026", Side::kBuy}))
+              .ok());
+  Expect(*c, 0, "c21", '4');
+  CHECK(NextIncrement(*c, 1) == "2 0 20.10 0 0");
+  CHECK(NextIncrement(*c, 1) == "0 0 19.90 2 1");
+  // An offer on the other side is inside the window.
+  REQUIRE(c->Send(0, BuildNewOrderSingle(
+                         Limit("s30", "CO-B", Side::kSell, 1, 3000,
+                               fixclient::TimeInForce::kGoodTillCancel)))
+              .ok());
+  Expect(*c, 0, "s30", '0');
+  CHECK(NextIncrement(*c, 1) == "0 1 30.00 1 1");
+  c->Stop();
+
+  // After a restart the server knows the books' levels: more at 20.00 is
+  // a change, to a full-book subscriber too.
+  REQUIRE(x.server->Terminate() == 0);
+  std::string why;
+  REQUIRE(x.server->Start(&why));
+  c = Connect(x.port);
+  sub.md_req_id = "full";
+  sub.depth = 0;
+  REQUIRE(c->Send(1, BuildMarketDataRequest(sub)).ok());
+  w = c->WaitFor(1, IsMsgType("W"), kSessionWait);
+  REQUIRE(w.has_value());
+  CHECK(w->groupCount(268) == 4);
+  bid("b20c", 1, 2000);
+  CHECK(NextIncrement(*c, 1) == "1 0 20.00 8 3");
+  CHECK(x.server->Terminate() == 0);
+}
+
 TEST_CASE("logon is authenticated against the registry", "[e2e]") {
   Exchange x;
   fixclient::ClientOptions options = ClientFor(x.port, {"BRK1", "BRK2"});
