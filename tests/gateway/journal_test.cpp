@@ -138,20 +138,31 @@ std::unique_ptr<JournalWriter> OpenWriter(const JournalOptions& options) {
   return std::move(*writer);
 }
 
+// The whole journal as read back, with the torn tail the reader stopped at.
+struct ReadBack {
+  std::vector<Command> commands;
+  std::uint64_t torn_bytes = 0;
+};
+
 // Reads the whole journal; fails the test on an error.
-std::vector<Command> ReadAll(const std::string& dir) {
+ReadBack ReadWithTail(const std::string& dir) {
   auto reader = JournalReader::Open(dir);
   REQUIRE(reader.ok());
-  std::vector<Command> out;
+  ReadBack out;
   while (true) {
     auto next = (*reader)->Next();
     INFO(next.status().message());
     REQUIRE(next.ok());
     if (!next->has_value()) {
+      out.torn_bytes = (*reader)->torn_tail_bytes();
       return out;
     }
-    out.push_back(**next);
+    out.commands.push_back(**next);
   }
+}
+
+std::vector<Command> ReadAll(const std::string& dir) {
+  return ReadWithTail(dir).commands;
 }
 
 // Reads until the end or the first error; returns the commands and the error.
@@ -338,19 +349,9 @@ TEST_CASE("a torn tail at any byte of the last record is the clean end",
     INFO("cut at " << cut << " of " << full.size());
     WriteFileBytes(path, full, cut);
     {
-      auto reader = JournalReader::Open(tmp.Journal());
-      REQUIRE(reader.ok());
-      std::vector<Command> got;
-      while (true) {
-        auto next = (*reader)->Next();
-        REQUIRE(next.ok());
-        if (!next->has_value()) {
-          break;
-        }
-        got.push_back(**next);
-      }
-      RequireSame(got, before_last);
-      CHECK((*reader)->torn_tail_bytes() == cut - w.size_before_last);
+      const ReadBack got = ReadWithTail(tmp.Journal());
+      RequireSame(got.commands, before_last);
+      CHECK(got.torn_bytes == cut - w.size_before_last);
     }
     {
       auto writer = OpenWriter(options);
@@ -625,19 +626,9 @@ TEST_CASE("zeros reserved ahead are the clean end, and rolls cut them off",
   CHECK(zeros >= options.reserve_bytes / 2);
 
   {
-    auto reader = JournalReader::Open(tmp.Journal());
-    REQUIRE(reader.ok());
-    std::vector<Command> got;
-    while (true) {
-      auto next = (*reader)->Next();
-      REQUIRE(next.ok());
-      if (!next->has_value()) {
-        break;
-      }
-      got.push_back(**next);
-    }
-    RequireSame(got, written);
-    CHECK((*reader)->torn_tail_bytes() == 0);
+    const ReadBack got = ReadWithTail(tmp.Journal());
+    RequireSame(got.commands, written);
+    CHECK(got.torn_bytes == 0);
   }
   // Reopening reports nothing, drops the zeros and goes on.
   {
@@ -677,19 +668,9 @@ TEST_CASE("a torn record in reserved zeros is a torn tail", "[journal]") {
   bytes.resize(bytes.size() + 4096, 0);
   WriteFileBytes(path, bytes, bytes.size());
   {
-    auto reader = JournalReader::Open(tmp.Journal());
-    REQUIRE(reader.ok());
-    std::size_t count = 0;
-    while (true) {
-      auto next = (*reader)->Next();
-      REQUIRE(next.ok());
-      if (!next->has_value()) {
-        break;
-      }
-      ++count;
-    }
-    CHECK(count == 20);
-    CHECK((*reader)->torn_tail_bytes() == half.size() + 4096);
+    const ReadBack got = ReadWithTail(tmp.Journal());
+    RequireSame(got.commands, w.commands);
+    CHECK(got.torn_bytes == half.size() + 4096);
   }
   auto writer = OpenWriter(options);
   CHECK_THAT(writer->recovery_report(), Catch::Contains("torn tail"));
@@ -713,19 +694,9 @@ TEST_CASE("a segment header cut short in reserved zeros is a torn header",
   torn.resize(64 * 1024, 0);
   WriteFileBytes(next, torn, torn.size());
   {
-    auto reader = JournalReader::Open(tmp.Journal());
-    REQUIRE(reader.ok());
-    std::size_t count = 0;
-    while (true) {
-      auto read = (*reader)->Next();
-      REQUIRE(read.ok());
-      if (!read->has_value()) {
-        break;
-      }
-      ++count;
-    }
-    CHECK(count == 10);
-    CHECK((*reader)->torn_tail_bytes() == torn.size());
+    const ReadBack got = ReadWithTail(tmp.Journal());
+    RequireSame(got.commands, w.commands);
+    CHECK(got.torn_bytes == torn.size());
   }
   // Bytes that are not the start of its header are corruption.
   std::vector<std::uint8_t> wrong = torn;

@@ -499,8 +499,7 @@ Status Client::FlushDeferred() {
     slot.responder->SetDeadline(Clock::now() + kWriteTimeout);
     if (!slot.responder->Flush()) {
       return Status::IoError(
-          "fix client: could not write the messages "
-          "deferred on " +
+          "fix client: could not write what was deferred on " +
           slot.id.toString());
     }
   }

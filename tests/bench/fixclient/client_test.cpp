@@ -30,6 +30,18 @@ ClientOptions OptionsFor(const FakeExchange& exchange,
   return options;
 }
 
+// BROKER1's session against `exchange`.
+ClientOptions Broker1(const FakeExchange& exchange) {
+  return OptionsFor(exchange,
+                    {{.sender_comp_id = "BROKER1", .password = "pw1"}});
+}
+
+// Starts `client` and waits until its first session is logged on.
+void StartLoggedOn(Client& client) {
+  REQUIRE(client.Start().ok());
+  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+}
+
 NewOrder Limit(std::string id, Side side, std::int64_t qty,
                std::int64_t price) {
   return {.cl_ord_id = std::move(id),
@@ -165,10 +177,8 @@ TEST_CASE("WaitFor takes the first match and keeps the rest in order",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();
   REQUIRE(exchange.Start().ok());
-  Client client(
-      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}}));
-  REQUIRE(client.Start().ok());
-  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  Client client(Broker1(exchange));
+  StartLoggedOn(client);
   for (const char* id : {"a", "b", "c"}) {
     REQUIRE(client.Send(0, BuildNewOrderSingle(Limit(id, Side::kBuy, 1, 100)))
                 .ok());
@@ -190,12 +200,10 @@ TEST_CASE("with batch_writes, deferred orders leave together at the flush",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();
   REQUIRE(exchange.Start().ok());
-  ClientOptions options =
-      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}});
+  ClientOptions options = Broker1(exchange);
   options.batch_writes = true;
   Client client(options);
-  REQUIRE(client.Start().ok());
-  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  StartLoggedOn(client);
   constexpr int kOrders = 20;
   for (int i = 0; i < kOrders; ++i) {
     REQUIRE(
@@ -235,10 +243,8 @@ TEST_CASE("without batch_writes, a deferred order is sent at once",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();
   REQUIRE(exchange.Start().ok());
-  Client client(
-      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}}));
-  REQUIRE(client.Start().ok());
-  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  Client client(Broker1(exchange));
+  StartLoggedOn(client);
   REQUIRE(
       client
           .SendDeferred(0, BuildNewOrderSingle(Limit("d", Side::kBuy, 1, 100)))
@@ -251,13 +257,11 @@ TEST_CASE("deferred orders of a connection that closed fail at the flush",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();
   REQUIRE(exchange.Start().ok());
-  ClientOptions options =
-      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}});
+  ClientOptions options = Broker1(exchange);
   options.batch_writes = true;
   options.reconnect_interval_s = 30;
   Client client(options);
-  REQUIRE(client.Start().ok());
-  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  StartLoggedOn(client);
   REQUIRE(
       client
           .SendDeferred(0, BuildNewOrderSingle(Limit("d", Side::kBuy, 1, 100)))
@@ -280,10 +284,8 @@ TEST_CASE("unserved messages come back as BusinessMessageReject",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();
   REQUIRE(exchange.Start().ok());
-  Client client(
-      OptionsFor(exchange, {{.sender_comp_id = "BROKER1", .password = "pw1"}}));
-  REQUIRE(client.Start().ok());
-  REQUIRE(client.WaitLoggedOn(0, kWait).ok());
+  Client client(Broker1(exchange));
+  StartLoggedOn(client);
   REQUIRE(client.Send(0, BuildSecurityListRequest("sl-1")).ok());
   auto reject = client.WaitFor(0, IsMsgType("j"), kWait);
   REQUIRE(reject.has_value());
