@@ -1609,37 +1609,43 @@ void Server::Impl::DispatchLevel(const engine::Event& event,
   const std::uint32_t instrument = level.instrument.value();
   const auto side = static_cast<std::uint8_t>(level.side);
   const LevelKey key{instrument, side, level.price.value()};
-  const bool existed = levels_.count(key) != 0;
+  const auto found = levels_.find(key);
+  const bool existed = found != levels_.end();
   if (level.order_count == 0) {
-    levels_.erase(key);
+    if (existed) levels_.erase(found);
+  } else if (existed) {
+    found->second = {level.total_qty.value(), level.order_count};
   } else {
-    levels_[key] = {level.total_qty.value(), level.order_count};
+    levels_.emplace(key, std::pair{level.total_qty.value(), level.order_count});
   }
-  // The side's levels, best first, and how many are better than this one
-  // (the same before and after: only this level changed).
-  const auto first = levels_.lower_bound(
-      {instrument, side, std::numeric_limits<std::int64_t>::min()});
-  const auto last = levels_.upper_bound(
-      {instrument, side, std::numeric_limits<std::int64_t>::max()});
+  // Only for a subscription limited to the best N levels (none on the common
+  // path): the side's levels, best first, and how many are better than this
+  // one (the same before and after: only this level changed).
   const bool bid = level.side == Side::kBuy;
-  std::optional<std::size_t> better;  // computed once, when a depth needs it
+  const auto first = [&] {
+    return levels_.lower_bound(
+        {instrument, side, std::numeric_limits<std::int64_t>::min()});
+  };
+  const auto last = [&] {
+    return levels_.upper_bound(
+        {instrument, side, std::numeric_limits<std::int64_t>::max()});
+  };
   const auto rank = [&] {
-    if (!better) {
-      better = static_cast<std::size_t>(
-          bid ? std::distance(levels_.upper_bound(key), last)
-              : std::distance(first, levels_.lower_bound(key)));
-    }
-    return *better;
+    return static_cast<std::size_t>(
+        bid ? std::distance(levels_.upper_bound(key), last())
+            : std::distance(first(), levels_.lower_bound(key)));
   };
   // The level at `index` (0 = best) of the side, if there is one.
   const auto nth = [&](std::size_t index)
       -> std::optional<
           std::pair<const LevelKey, std::pair<std::int64_t, std::uint32_t>>> {
-    const auto count = static_cast<std::size_t>(std::distance(first, last));
-    if (index >= count) return std::nullopt;
-    auto it = bid ? std::prev(last, static_cast<std::ptrdiff_t>(index) + 1)
-                  : std::next(first, static_cast<std::ptrdiff_t>(index));
-    return *it;
+    const auto begin = first();
+    const auto end = last();
+    if (index >= static_cast<std::size_t>(std::distance(begin, end))) {
+      return std::nullopt;
+    }
+    return *(bid ? std::prev(end, static_cast<std::ptrdiff_t>(index) + 1)
+                 : std::next(begin, static_cast<std::ptrdiff_t>(index)));
   };
   const auto level_event = [&](const LevelKey& at, std::int64_t qty,
                                std::uint32_t orders) {
