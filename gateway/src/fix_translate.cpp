@@ -810,39 +810,206 @@ std::optional<BrokerId> RecipientOf(const engine::Event& event) {
 
 namespace {
 
-// The fields every execution report about a known order carries, and a
-// fill's LastPx and LastQty.
-FIX::Message OrderReport(const engine::OrderView& order, char exec_type,
-                         const std::string& exec_id, Timestamp time,
-                         const NameTables& tables,
-                         const engine::OrderFilled* fill = nullptr) {
-  // QuickFIX keeps a message's fields in a vector sorted by tag: setting
-  // them in ascending tag order appends each one instead of shifting the
-  // ones after it (the message on the wire is the same either way).
-  FIX::Message report = NewMessage("8");
-  SetText(report, kAccount, tables.AccountName(order.account));  // 1
-  report.setField(kAvgPx,                                        // 6
-                  FormatAveragePrice(order.cum_notional, order.cum_qty));
-  report.setField(kClOrdId, std::string(order.cl_ord_id.view()));  // 11
-  SetInt(report, kCumQty, order.cum_qty.value());                  // 14
-  report.setField(kExecId, exec_id);                               // 17
-  if (fill != nullptr) {
-    report.setField(kLastPx, FormatPrice(fill->last_price));  // 31
-    SetInt(report, kLastQty, fill->last_qty.value());         // 32
+// Adds body fields to a FIX::Message, as FixBodyWriter adds them to a
+// message's wire form: the report code below writes either.
+class MessageFields {
+ public:
+  explicit MessageFields(FIX::FieldMap& map) : map_(map) {}
+  void Add(int tag, std::string_view value) {
+    map_.setField(tag, std::string(value));
   }
-  report.setField(kOrderId, std::to_string(order.order_id.value()));  // 37
-  SetInt(report, kOrderQty, order.order_qty.value());                 // 38
-  SetChar(report, kOrdStatus, OrdStatusChar(order));                  // 39
-  SetChar(report, kOrdType,                                           // 40
-          order.type == engine::OrderType::kMarket ? '1' : '2');
-  if (order.price) report.setField(kPrice, FormatPrice(*order.price));  // 44
-  SetChar(report, kSide, SideChar(order.side));                         // 54
-  SetText(report, kSymbol, tables.Symbol(order.instrument));            // 55
-  SetChar(report, kTimeInForce, TifChar(order.tif));                    // 59
-  report.setField(kTransactTime, FormatUtcTimestamp(time));             // 60
-  SetChar(report, kExecType, exec_type);                                // 150
-  SetInt(report, kLeavesQty, order.leaves_qty.value());                 // 151
-  return report;
+  void AddInt(int tag, std::int64_t value) {
+    map_.setField(tag, std::to_string(value));
+  }
+  void AddChar(int tag, char value) {
+    map_.setField(tag, std::string(1, value));
+  }
+
+ private:
+  FIX::FieldMap& map_;
+};
+
+// A text field unless the value is empty (FIX forbids empty values).
+template <typename Fields>
+void AddText(Fields& fields, int tag, std::string_view value) {
+  if (!value.empty()) fields.Add(tag, value);
+}
+
+// What an execution report about a known order carries besides the order's
+// own fields.
+struct ReportExtras {
+  const engine::OrderFilled* fill = nullptr;  // LastPx, LastQty
+  std::string_view cl_ord_id;                 // instead of the order's ClOrdID
+  std::string_view orig_cl_ord_id;            // OrigClOrdID, unless empty
+  std::string_view text;                      // Text, unless empty
+};
+
+// The fields of an execution report about a known order, in ascending tag
+// order (as the wire has them, so that FixBodyWriter can take them as they
+// come; a FIX::Message sorts them itself).
+template <typename Fields>
+void OrderReportFields(Fields& fields, const engine::OrderView& order,
+                       char exec_type, std::string_view exec_id, Timestamp time,
+                       const NameTables& tables,
+                       const ReportExtras& extras = {}) {
+  AddText(fields, kAccount, tables.AccountName(order.account));  // 1
+  fields.Add(kAvgPx,                                             // 6
+             FormatAveragePrice(order.cum_notional, order.cum_qty));
+  fields.Add(kClOrdId, extras.cl_ord_id.empty()  // 11
+                           ? order.cl_ord_id.view()
+                           : extras.cl_ord_id);
+  fields.AddInt(kCumQty, order.cum_qty.value());  // 14
+  fields.Add(kExecId, exec_id);                   // 17
+  if (extras.fill != nullptr) {
+    fields.Add(kLastPx, FormatPrice(extras.fill->last_price));  // 31
+    fields.AddInt(kLastQty, extras.fill->last_qty.value());     // 32
+  }
+  fields.AddInt(kOrderId,
+                static_cast<std::int64_t>(order.order_id.value()));  // 37
+  fields.AddInt(kOrderQty, order.order_qty.value());                 // 38
+  fields.AddChar(kOrdStatus, OrdStatusChar(order));                  // 39
+  fields.AddChar(kOrdType,                                           // 40
+                 order.type == engine::OrderType::kMarket ? '1' : '2');
+  AddText(fields, kOrigClOrdId, extras.orig_cl_ord_id);            // 41
+  if (order.price) fields.Add(kPrice, FormatPrice(*order.price));  // 44
+  fields.AddChar(kSide, SideChar(order.side));                     // 54
+  AddText(fields, kSymbol, tables.Symbol(order.instrument));       // 55
+  AddText(fields, kText, extras.text);                             // 58
+  fields.AddChar(kTimeInForce, TifChar(order.tif));                // 59
+  fields.Add(kTransactTime, FormatUtcTimestamp(time));             // 60
+  fields.AddChar(kExecType, exec_type);                            // 150
+  fields.AddInt(kLeavesQty, order.leaves_qty.value());             // 151
+}
+
+// The body fields of the message that reports `event` to its broker, in
+// ascending tag order, and its MsgType; nullptr (and no fields) when the
+// broker is not told of it.
+template <typename Fields>
+const char* BrokerFields(const engine::Event& event, std::uint32_t index,
+                         const NameTables& tables, Fields& fields) {
+  const std::string exec_id = EngineExecId(event.header.seq, index);
+  const Timestamp time = event.header.time;
+  return std::visit(
+      [&](const auto& body) -> const char* {
+        using T = std::decay_t<decltype(body)>;
+        if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
+          OrderReportFields(fields, body.order, '0', exec_id, time, tables);
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::OrderFilled>) {
+          OrderReportFields(fields, body.order, 'F', exec_id, time, tables,
+                            {.fill = &body});
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::OrderCanceled>) {
+          ReportExtras extras;
+          if (!body.cancel_cl_ord_id.empty()) {
+            extras.cl_ord_id = body.cancel_cl_ord_id.view();
+            extras.orig_cl_ord_id = body.order.cl_ord_id.view();
+          }
+          extras.text = body.cancel_cl_ord_id.empty() &&
+                                body.reason == engine::CancelReason::kMassCancel
+                            ? "cancel-on-disconnect: session dropped"
+                            : CancelText(body.reason);
+          OrderReportFields(fields, body.order, '4', exec_id, time, tables,
+                            extras);
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::OrderExpired>) {
+          OrderReportFields(fields, body.order, 'C', exec_id, time, tables,
+                            {.text = "Day order expired at the close"});
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::OrderReplaced>) {
+          OrderReportFields(fields, body.order, '5', exec_id, time, tables,
+                            {.orig_cl_ord_id = body.orig_cl_ord_id.view()});
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::OrderRejected>) {
+          const engine::PlaceOrder& r = body.request;
+          AddText(fields, kAccount, tables.AccountName(r.account));  // 1
+          fields.AddInt(kAvgPx, 0);                                  // 6
+          fields.Add(kClOrdId, r.cl_ord_id.view());                  // 11
+          fields.AddInt(kCumQty, 0);                                 // 14
+          fields.Add(kExecId, exec_id);                              // 17
+          fields.Add(kOrderId, "NONE");                              // 37
+          fields.AddInt(kOrderQty, r.qty.value());                   // 38
+          fields.AddChar(kOrdStatus, '8');                           // 39
+          fields.AddChar(kOrdType,                                   // 40
+                         r.type == engine::OrderType::kMarket ? '1' : '2');
+          if (r.price) fields.Add(kPrice, FormatPrice(*r.price));       // 44
+          fields.AddChar(kSide, SideChar(r.side));                      // 54
+          AddText(fields, kSymbol, tables.Symbol(r.instrument));        // 55
+          fields.Add(kText, RejectText(body.reason));                   // 58
+          fields.AddChar(kTimeInForce, TifChar(r.tif));                 // 59
+          fields.Add(kTransactTime, FormatUtcTimestamp(time));          // 60
+          fields.AddInt(kOrdRejReason, OrdRejReasonCode(body.reason));  // 103
+          fields.AddChar(kExecType, '8');                               // 150
+          fields.AddInt(kLeavesQty, 0);                                 // 151
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::CancelRejected>) {
+          AddText(fields, kAccount, tables.AccountName(body.account));  // 1
+          fields.Add(kClOrdId, body.cl_ord_id.view());                  // 11
+          if (body.order) {                                             // 37
+            fields.AddInt(kOrderId, static_cast<std::int64_t>(
+                                        body.order->order_id.value()));
+          } else if (body.order_id) {
+            fields.AddInt(kOrderId,
+                          static_cast<std::int64_t>(body.order_id->value()));
+          } else {
+            fields.Add(kOrderId, "NONE");
+          }
+          fields.AddChar(kOrdStatus,  // 39
+                         body.order ? OrdStatusChar(*body.order) : '8');
+          fields.Add(kOrigClOrdId, body.orig_cl_ord_id.view());         // 41
+          fields.Add(kText, RejectText(body.reason));                   // 58
+          fields.Add(kTransactTime, FormatUtcTimestamp(time));          // 60
+          fields.AddInt(kCxlRejReason, CxlRejReasonCode(body.reason));  // 102
+          fields.AddChar(kCxlRejResponseTo,                             // 434
+                         body.response_to == engine::CancelRequestKind::kReplace
+                             ? '2'
+                             : '1');
+          return "9";
+        } else if constexpr (std::is_same_v<T, engine::OrderStatusReported>) {
+          if (body.order) {
+            OrderReportFields(fields, *body.order, 'I', exec_id, time, tables);
+            return "8";
+          }
+          const engine::QueryOrderStatus& q = body.request;
+          AddText(fields, kAccount, tables.AccountName(q.account));  // 1
+          fields.AddInt(kAvgPx, 0);                                  // 6
+          fields.Add(kClOrdId, q.cl_ord_id.view());                  // 11
+          fields.AddInt(kCumQty, 0);                                 // 14
+          fields.Add(kExecId, exec_id);                              // 17
+          if (q.order_id) {                                          // 37
+            fields.AddInt(kOrderId,
+                          static_cast<std::int64_t>(q.order_id->value()));
+          } else {
+            fields.Add(kOrderId, "NONE");
+          }
+          fields.AddInt(kOrderQty, 0);                            // 38
+          fields.AddChar(kOrdStatus, '8');                        // 39
+          fields.AddChar(kSide, SideChar(q.side));                // 54
+          AddText(fields, kSymbol, tables.Symbol(q.instrument));  // 55
+          fields.Add(kText, "unknown order");                     // 58
+          fields.Add(kTransactTime, FormatUtcTimestamp(time));    // 60
+          fields.AddInt(kOrdRejReason, 5);                        // 103
+          fields.AddChar(kExecType, 'I');                         // 150
+          fields.AddInt(kLeavesQty, 0);                           // 151
+          return "8";
+        } else if constexpr (std::is_same_v<T, engine::MassCancelCompleted>) {
+          fields.Add(kClOrdId, body.request.cl_ord_id.view());  // 11
+          fields.Add(kOrderId, exec_id);                        // 37
+          if (body.request.instrument) {                        // 55
+            fields.Add(kSymbol, tables.Symbol(*body.request.instrument));
+          }
+          fields.Add(kTransactTime, FormatUtcTimestamp(time));  // 60
+          fields.AddInt(kMassCancelRequestType,                 // 530
+                        static_cast<int>(body.request.scope));
+          fields.AddInt(kMassCancelResponse,  // 531
+                        static_cast<int>(body.request.scope));
+          fields.AddInt(kTotalAffectedOrders, body.affected);  // 533
+          return "r";
+        } else {
+          return nullptr;
+        }
+      },
+      event.body);
 }
 
 }  // namespace
@@ -850,130 +1017,18 @@ FIX::Message OrderReport(const engine::OrderView& order, char exec_type,
 std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
                                              std::uint32_t index,
                                              const NameTables& tables) {
-  const std::string exec_id = EngineExecId(event.header.seq, index);
-  const Timestamp time = event.header.time;
-  return std::visit(
-      [&](const auto& body) -> std::optional<FIX::Message> {
-        using T = std::decay_t<decltype(body)>;
-        if constexpr (std::is_same_v<T, engine::OrderAccepted>) {
-          return OrderReport(body.order, '0', exec_id, time, tables);
-        } else if constexpr (std::is_same_v<T, engine::OrderFilled>) {
-          return OrderReport(body.order, 'F', exec_id, time, tables, &body);
-        } else if constexpr (std::is_same_v<T, engine::OrderCanceled>) {
-          FIX::Message report =
-              OrderReport(body.order, '4', exec_id, time, tables);
-          if (!body.cancel_cl_ord_id.empty()) {
-            report.setField(kClOrdId,
-                            std::string(body.cancel_cl_ord_id.view()));
-            report.setField(kOrigClOrdId,
-                            std::string(body.order.cl_ord_id.view()));
-          }
-          if (body.cancel_cl_ord_id.empty() &&
-              body.reason == engine::CancelReason::kMassCancel) {
-            report.setField(kText, "cancel-on-disconnect: session dropped");
-          } else {
-            report.setField(kText, std::string(CancelText(body.reason)));
-          }
-          return report;
-        } else if constexpr (std::is_same_v<T, engine::OrderExpired>) {
-          FIX::Message report =
-              OrderReport(body.order, 'C', exec_id, time, tables);
-          report.setField(kText, "Day order expired at the close");
-          return report;
-        } else if constexpr (std::is_same_v<T, engine::OrderReplaced>) {
-          FIX::Message report =
-              OrderReport(body.order, '5', exec_id, time, tables);
-          report.setField(kOrigClOrdId,
-                          std::string(body.orig_cl_ord_id.view()));
-          return report;
-        } else if constexpr (std::is_same_v<T, engine::OrderRejected>) {
-          const engine::PlaceOrder& r = body.request;
-          FIX::Message report = NewMessage("8");
-          report.setField(kOrderId, "NONE");
-          report.setField(kClOrdId, std::string(r.cl_ord_id.view()));
-          report.setField(kExecId, exec_id);
-          SetChar(report, kExecType, '8');
-          SetChar(report, kOrdStatus, '8');
-          SetInt(report, kOrdRejReason, OrdRejReasonCode(body.reason));
-          SetText(report, kAccount, tables.AccountName(r.account));
-          SetText(report, kSymbol, tables.Symbol(r.instrument));
-          SetChar(report, kSide, SideChar(r.side));
-          SetChar(report, kOrdType,
-                  r.type == engine::OrderType::kMarket ? '1' : '2');
-          if (r.price) report.setField(kPrice, FormatPrice(*r.price));
-          SetChar(report, kTimeInForce, TifChar(r.tif));
-          SetInt(report, kOrderQty, r.qty.value());
-          report.setField(kCumQty, "0");
-          report.setField(kLeavesQty, "0");
-          report.setField(kAvgPx, "0");
-          report.setField(kTransactTime, FormatUtcTimestamp(time));
-          report.setField(kText, std::string(RejectText(body.reason)));
-          return report;
-        } else if constexpr (std::is_same_v<T, engine::CancelRejected>) {
-          FIX::Message reject = NewMessage("9");
-          reject.setField(
-              kOrderId, body.order
-                            ? std::to_string(body.order->order_id.value())
-                        : body.order_id ? std::to_string(body.order_id->value())
-                                        : std::string("NONE"));
-          reject.setField(kClOrdId, std::string(body.cl_ord_id.view()));
-          reject.setField(kOrigClOrdId,
-                          std::string(body.orig_cl_ord_id.view()));
-          SetChar(reject, kOrdStatus,
-                  body.order ? OrdStatusChar(*body.order) : '8');
-          SetText(reject, kAccount, tables.AccountName(body.account));
-          reject.setField(kTransactTime, FormatUtcTimestamp(time));
-          SetChar(reject, kCxlRejResponseTo,
-                  body.response_to == engine::CancelRequestKind::kReplace
-                      ? '2'
-                      : '1');
-          SetInt(reject, kCxlRejReason, CxlRejReasonCode(body.reason));
-          reject.setField(kText, std::string(RejectText(body.reason)));
-          return reject;
-        } else if constexpr (std::is_same_v<T, engine::OrderStatusReported>) {
-          if (body.order) {
-            return OrderReport(*body.order, 'I', exec_id, time, tables);
-          }
-          const engine::QueryOrderStatus& q = body.request;
-          FIX::Message report = NewMessage("8");
-          report.setField(kOrderId, q.order_id
-                                        ? std::to_string(q.order_id->value())
-                                        : std::string("NONE"));
-          report.setField(kClOrdId, std::string(q.cl_ord_id.view()));
-          report.setField(kExecId, exec_id);
-          SetChar(report, kExecType, 'I');
-          SetChar(report, kOrdStatus, '8');
-          SetInt(report, kOrdRejReason, 5);
-          SetText(report, kAccount, tables.AccountName(q.account));
-          SetText(report, kSymbol, tables.Symbol(q.instrument));
-          SetChar(report, kSide, SideChar(q.side));
-          report.setField(kOrderQty, "0");
-          report.setField(kCumQty, "0");
-          report.setField(kLeavesQty, "0");
-          report.setField(kAvgPx, "0");
-          report.setField(kTransactTime, FormatUtcTimestamp(time));
-          report.setField(kText, "unknown order");
-          return report;
-        } else if constexpr (std::is_same_v<T, engine::MassCancelCompleted>) {
-          FIX::Message report = NewMessage("r");
-          report.setField(kClOrdId, std::string(body.request.cl_ord_id.view()));
-          report.setField(kOrderId, exec_id);
-          SetInt(report, kMassCancelRequestType,
-                 static_cast<int>(body.request.scope));
-          SetInt(report, kMassCancelResponse,
-                 static_cast<int>(body.request.scope));
-          SetInt(report, kTotalAffectedOrders, body.affected);
-          if (body.request.instrument) {
-            report.setField(
-                kSymbol, std::string(tables.Symbol(*body.request.instrument)));
-          }
-          report.setField(kTransactTime, FormatUtcTimestamp(time));
-          return report;
-        } else {
-          return std::nullopt;
-        }
-      },
-      event.body);
+  FIX::Message message;
+  MessageFields fields(message);
+  const char* msg_type = BrokerFields(event, index, tables, fields);
+  if (msg_type == nullptr) return std::nullopt;
+  message.getHeader().setField(kMsgType, msg_type);
+  return message;
+}
+
+const char* WriteBrokerMessage(const engine::Event& event, std::uint32_t index,
+                               const NameTables& tables,
+                               FixBodyWriter* writer) {
+  return BrokerFields(event, index, tables, *writer);
 }
 
 FIX::Message MarketDataSnapshot(const MarketDataRequest& request,

@@ -6,10 +6,14 @@
 #define HAVE_SSL 1
 #endif
 
+#include <quickfix/FieldConvertors.h>
+#include <quickfix/Mutex.h>
 #include <quickfix/Session.h>
 #include <quickfix/SocketConnection.h>
 #include <quickfix/ThreadedSSLSocketConnection.h>
 #include <quickfix/ThreadedSocketConnection.h>
+
+#include "carbonex/gateway/fix_writer.h"
 
 namespace carbonex::gateway {
 
@@ -20,10 +24,68 @@ struct SessionResponder {
   friend Type MemberOf(SessionResponder);
 };
 
+struct SessionMutex {
+  using Type = FIX::Mutex FIX::Session::*;
+  friend Type MemberOf(SessionMutex);
+};
+
+struct SessionStateOf {
+  using Type = FIX::SessionState FIX::Session::*;
+  friend Type MemberOf(SessionStateOf);
+};
+
 template struct NameMember<SessionResponder, &FIX::Session::m_pResponder>;
+template struct NameMember<SessionMutex, &FIX::Session::m_mutex>;
+template struct NameMember<SessionStateOf, &FIX::Session::m_state>;
 
 FIX::Responder* ResponderOf(const FIX::Session& session) {
   return session.*MemberOf(SessionResponder{});
+}
+
+bool SendSerialized(FIX::Session& session, std::string_view msg_type,
+                    std::string_view body, std::string* scratch) {
+  // Session::sendRaw for an application message, step by step.
+  FIX::Locker lock(session.*MemberOf(SessionMutex{}));
+  FIX::SessionState& state = session.*MemberOf(SessionStateOf{});
+  const bool logged_on = session.isLoggedOn();
+  if (!logged_on &&
+      (session.getResetOnLogon() || session.getResetOnLogout() ||
+       session.getResetOnDisconnect()) &&
+      session.getExpectedSenderNum() == 1 &&
+      session.getExpectedTargetNum() == 1) {
+    return false;  // the logon would clear it from the store at once
+  }
+  try {
+    const FIX::SessionID& id = session.getSessionID();
+    const FIX::UtcTimeStamp now;
+    state.lastSentTime(now);
+    // SendingTime as Session::insertSendingTime writes it: with the
+    // session's precision from FIX 4.2 on.
+    const std::string& begin_string = id.getBeginString().getValue();
+    const std::string sending_time = FIX::UtcTimeStampConvertor::convert(
+        now, begin_string >= FIX::BeginString_FIX42
+                 ? session.getTimestampPrecision()
+                 : 0);
+    const int seq = session.getExpectedSenderNum();
+    scratch->clear();
+    FrameFixMessage({.begin_string = begin_string,
+                     .msg_seq_num = seq,
+                     .sender_comp_id = id.getSenderCompID().getValue(),
+                     .sending_time = sending_time,
+                     .target_comp_id = id.getTargetCompID().getValue()},
+                    msg_type, body, scratch);
+    if (session.getPersistMessages()) state.set(seq, *scratch);
+    state.incrNextSenderMsgSeqNum();
+    FIX::Responder* responder = session.*MemberOf(SessionResponder{});
+    if (logged_on && responder != nullptr) {
+      state.onOutgoing(*scratch);
+      (void)responder->send(*scratch);
+    }
+  } catch (const FIX::IOException& e) {
+    state.onEvent(e.what());
+    return false;
+  }
+  return true;
 }
 
 int SocketOfConnection(FIX::Responder* connection, AcceptorKind kind) {

@@ -56,6 +56,7 @@
 #include "connection_limits.h"
 #include "fix_store.h"
 #include "logon_security.h"
+#include "quickfix_members.h"
 #include "snapshot_file.h"
 
 // QuickFIX's Application interface uses dynamic exception specifications,
@@ -414,6 +415,8 @@ class Server::Impl : public FIX::Application {
   bool uncommitted_ = false;
   std::vector<DispatchMark> marks_;
   std::vector<SessionSlot*> deferred_slots_;  // SendDirect'ed, to flush
+  FixBodyWriter report_body_;                 // SendDirect's report body
+  std::string report_wire_;                   // and the whole message
   // Every price level of every book, as market data has announced it:
   // (instrument, side, price) -> (total quantity, order count). Seeded from
   // the engine at start; kept by the sequencer from BookLevelChanged events,
@@ -1375,13 +1378,28 @@ bool Server::Impl::SendDirect(SessionSlot* slot, Outbound& out,
     slot->session = FIX::Session::lookupSession(slot->session_id);
     if (slot->session == nullptr) return false;
   }
-  std::optional<FIX::Message> message = MessageFor(out, tables);
-  if (!message) return true;
+  // A report to its broker is written straight into its wire form; other
+  // messages are built as FIX::Message.
+  const char* msg_type = nullptr;
+  std::optional<FIX::Message> message;
+  if (out.kind == Outbound::Kind::kEvent) {
+    report_body_.Clear();
+    msg_type = WriteBrokerMessage(out.event, out.index, tables, &report_body_);
+    if (msg_type == nullptr) return true;
+  } else {
+    message = MessageFor(out, tables);
+    if (!message) return true;
+  }
   // Deferred: appended to the responder's buffer (past its byte limit, what
   // the socket takes at once is written), never a blocking write.
   BatchingResponder::DeferOnThisThread(true);
   try {
-    (void)slot->session->send(*message);
+    if (msg_type != nullptr) {
+      (void)SendSerialized(*slot->session, msg_type, report_body_.body(),
+                           &report_wire_);
+    } else {
+      (void)slot->session->send(*message);
+    }
   } catch (const std::exception& e) {
     spdlog::warn("session {}: message not sent: {}", slot->comp_id, e.what());
   }

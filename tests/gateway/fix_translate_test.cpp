@@ -499,12 +499,8 @@ void ValidateStandard(FIX::Message message) {
   kStandard.validate(parsed);
 }
 
-TEST_CASE("outbound messages pass the standard FIX 4.4 dictionary",
-          "[fix_translate]") {
-  NameTables tables(SampleState());
-  ExecIdSource ids(1);
-  engine::Event event;
-  event.header = {SequenceNumber(9), Timestamp(0), BrokerId(3)};
+// An event body of each kind a broker is told of.
+std::vector<engine::EventBody> BrokerEventBodies() {
   std::vector<engine::EventBody> bodies;
   bodies.emplace_back(engine::OrderAccepted{SampleOrder()});
   engine::OrderFilled fill;
@@ -538,6 +534,16 @@ TEST_CASE("outbound messages pass the standard FIX 4.4 dictionary",
   mass.request.cl_ord_id = ClientOrderId("m");
   mass.affected = 3;
   bodies.emplace_back(mass);
+  return bodies;
+}
+
+TEST_CASE("outbound messages pass the standard FIX 4.4 dictionary",
+          "[fix_translate]") {
+  NameTables tables(SampleState());
+  ExecIdSource ids(1);
+  engine::Event event;
+  event.header = {SequenceNumber(9), Timestamp(0), BrokerId(3)};
+  const std::vector<engine::EventBody> bodies = BrokerEventBodies();
   for (const engine::EventBody& body : bodies) {
     event.body = body;
     std::optional<FIX::Message> message = BrokerMessageFor(event, 0, tables);
@@ -573,6 +579,116 @@ TEST_CASE("outbound messages pass the standard FIX 4.4 dictionary",
       *TranslateMarketDataRequest(
            Parse("V", "262=m|263=0|264=0|267=1|269=0|146=1|55=NOPE|"), tables)
            .reply));
+}
+
+TEST_CASE("reports written straight into wire form are QuickFIX's bytes",
+          "[fix_translate]") {
+  NameTables tables(SampleState());
+  std::vector<engine::EventBody> bodies = BrokerEventBodies();
+  // The variants each kind has: no price, no ClOrdID of a cancel request,
+  // an account and a symbol with no name, an order known or not.
+  engine::OrderView market = SampleOrder();
+  market.type = engine::OrderType::kMarket;
+  market.price.reset();
+  market.tif = engine::TimeInForce::kIoc;
+  bodies.emplace_back(engine::OrderAccepted{market});
+  engine::OrderView nameless = SampleOrder();
+  nameless.account = AccountId(99);
+  nameless.instrument = InstrumentId(42);
+  bodies.emplace_back(engine::OrderAccepted{nameless});
+  for (engine::CancelReason reason :
+       {engine::CancelReason::kMassCancel, engine::CancelReason::kSelfTrade}) {
+    engine::OrderCanceled canceled;
+    canceled.order = SampleOrder();
+    canceled.reason = reason;
+    bodies.emplace_back(canceled);
+  }
+  engine::OrderRejected priced;
+  priced.request.cl_ord_id = ClientOrderId("p");
+  priced.request.account = AccountId(7);
+  priced.request.instrument = InstrumentId(1);
+  priced.request.qty = Quantity(3);
+  priced.request.price = Price(12'345);
+  priced.reason = engine::RejectReason::kInsufficientCash;
+  bodies.emplace_back(priced);
+  engine::CancelRejected known;
+  known.cl_ord_id = ClientOrderId("c");
+  known.orig_cl_ord_id = ClientOrderId("o");
+  known.order = SampleOrder();
+  known.response_to = engine::CancelRequestKind::kReplace;
+  bodies.emplace_back(known);
+  engine::CancelRejected by_id = known;
+  by_id.order.reset();
+  by_id.order_id = OrderId(55);
+  bodies.emplace_back(by_id);
+  engine::OrderStatusReported status;
+  status.order = SampleOrder();
+  bodies.emplace_back(status);
+  engine::MassCancelCompleted one_symbol;
+  one_symbol.request.cl_ord_id = ClientOrderId("m");
+  one_symbol.request.scope = engine::MassCancelScope::kInstrument;
+  one_symbol.request.instrument = InstrumentId(1);
+  bodies.emplace_back(one_symbol);
+  // Orders of random sizes, prices, fills and times.
+  std::mt19937_64 random(7);
+  for (int i = 0; i < 200; ++i) {
+    engine::OrderView order = SampleOrder();
+    order.order_id = OrderId(random() % 10'000'000'000ULL);
+    order.order_qty =
+        Quantity(1 + static_cast<std::int64_t>(random() % 1'000'000));
+    order.cum_qty = Quantity(static_cast<std::int64_t>(random() % 1000));
+    order.leaves_qty = Quantity(static_cast<std::int64_t>(random() % 1000));
+    order.cum_notional =
+        Cash(static_cast<std::int64_t>(random() % 100'000'000'000ULL));
+    order.price = Price(1 + static_cast<std::int64_t>(random() % 10'000'000));
+    order.side = random() % 2 == 0 ? Side::kBuy : Side::kSell;
+    engine::OrderFilled fill;
+    fill.order = order;
+    fill.last_price = *order.price;
+    fill.last_qty = Quantity(1 + static_cast<std::int64_t>(random() % 1000));
+    bodies.emplace_back(fill);
+  }
+
+  engine::Event event;
+  std::uint32_t index = 0;
+  FixBodyWriter writer;
+  for (const engine::EventBody& body : bodies) {
+    event.header = {SequenceNumber(1 + random() % 100'000'000),
+                    Timestamp(static_cast<std::int64_t>(
+                        random() % 4'000'000'000'000'000'000ULL)),
+                    BrokerId(3)};
+    event.body = body;
+    ++index;
+    std::optional<FIX::Message> message =
+        BrokerMessageFor(event, index, tables);
+    REQUIRE(message.has_value());
+    writer.Clear();
+    const char* msg_type = WriteBrokerMessage(event, index, tables, &writer);
+    REQUIRE(msg_type != nullptr);
+    const FixHeader header{.begin_string = "FIX.4.4",
+                           .msg_seq_num = 1 + index * 7919,
+                           .sender_comp_id = "CARBONEX",
+                           .sending_time = "20261127-04:05:06.789",
+                           .target_comp_id = "BRK1"};
+    FIX::Header& fields = message->getHeader();
+    fields.setField(8, std::string(header.begin_string));
+    fields.setField(34, std::to_string(header.msg_seq_num));
+    fields.setField(49, std::string(header.sender_comp_id));
+    fields.setField(52, std::string(header.sending_time));
+    fields.setField(56, std::string(header.target_comp_id));
+    std::string ours;
+    FrameFixMessage(header, msg_type, writer.body(), &ours);
+    INFO(message->toString());
+    CHECK(ours == message->toString());
+  }
+
+  // Events no broker is told of write nothing.
+  engine::TradeExecuted trade;
+  trade.instrument = InstrumentId(1);
+  event.body = trade;
+  writer.Clear();
+  CHECK(WriteBrokerMessage(event, 0, tables, &writer) == nullptr);
+  CHECK(writer.body().empty());
 }
 
 }  // namespace

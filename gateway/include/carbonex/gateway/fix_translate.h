@@ -31,6 +31,7 @@
 #include "carbonex/common/types.h"
 #include "carbonex/engine/engine.h"
 #include "carbonex/engine/events.h"
+#include "carbonex/gateway/fix_writer.h"
 #include "carbonex/gateway/name_tables.h"
 
 namespace carbonex::gateway {
@@ -146,6 +147,15 @@ struct MarketDataTranslation {
 // `index` is the event's position among its command's events.
 [[nodiscard]] std::optional<FIX::Message> BrokerMessageFor(
     const engine::Event& event, std::uint32_t index, const NameTables& tables);
+
+// The same message written straight into its wire form: appends its body
+// fields to `writer` and returns its MsgType ("8", "9" or "r"); nullptr, with
+// nothing appended, when BrokerMessageFor returns nullopt. The body is what
+// BrokerMessageFor's message serialises to between its header and trailer.
+[[nodiscard]] const char* WriteBrokerMessage(const engine::Event& event,
+                                             std::uint32_t index,
+                                             const NameTables& tables,
+                                             FixBodyWriter* writer);
 
 // MarketDataSnapshotFullRefresh (W) of one book.
 [[nodiscard]] FIX::Message MarketDataSnapshot(
