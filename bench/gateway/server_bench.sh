@@ -31,6 +31,8 @@
 #                              the orders the load generator has ready at
 #                              once leave in one write per session)
 #   LOADGEN_ARGS               more carbonex-loadgen options
+#   SERVER_CONFIG              more lines for the server's config file (e.g.
+#                              'sequencer_spin_us = 0'; docs/server.md)
 #   CARBONEX_BIN=DIR           programs from DIR instead of build/bin (e.g. to
 #                              compare two builds of carbonex-server)
 # Needs build/bin from scripts/build (Release), python3, and gnuplot for plots.
@@ -105,8 +107,8 @@ port=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); pr
 # than 4 x 10,000 orders (the default max_open_orders_per_account) at their
 # peak: without this, about 18 % of the async 4 x 100 run's new orders were
 # rejected with OrdRejReason 3. The benchmark measures accepted orders.
-printf 'fix_port = %s\nsync_mode = %s\nlog_level = warn\nmax_open_orders_per_account = 0\n' \
-  "$port" "$mode" >"$work/conf"
+printf 'fix_port = %s\nsync_mode = %s\nlog_level = warn\nmax_open_orders_per_account = 0\n%s\n' \
+  "$port" "$mode" "${SERVER_CONFIG:-}" >"$work/conf"
 # shellcheck disable=SC2046
 $(pin "${SERVER_CPUS:-}") "$bin/carbonex-server" --db "$db" --config "$work/conf" \
   >"$work/out" 2>"$work/log" &

@@ -144,6 +144,10 @@ Result<ServerConfig> ParseConfig(std::string_view text) {
       if (!ParseInt<std::size_t>(value, 1, 1 << 20, &config.max_batch)) {
         return bad("1..1048576");
       }
+    } else if (key == "sequencer_spin_us") {
+      if (!ParseInt(value, 0, 100000, &config.sequencer_spin_us)) {
+        return bad("0..100000");
+      }
     } else if (key == "fix_log") {
       if (!ParseBool(value, &config.fix_log)) return bad("on or off");
     } else if (key == "market_data") {

@@ -16,6 +16,7 @@ TEST_CASE("empty config gives the documented defaults", "[config]") {
   CHECK(config->outbound_queue_limit == 65536);
   CHECK(config->data_dictionary.empty());
   CHECK(config->log_level == LogLevel::kInfo);
+  CHECK(config->sequencer_spin_us == 200);
   CHECK(config->market_data);
 }
 
@@ -31,6 +32,7 @@ TEST_CASE("every key parses", "[config]") {
       "log_level = debug\n"
       "logon_timeout_seconds = 5\n"
       "max_batch = 64\n"
+      "sequencer_spin_us = 0\n"
       "fix_log = on\n"
       "market_data = off\n");
   REQUIRE(config.ok());
@@ -43,6 +45,7 @@ TEST_CASE("every key parses", "[config]") {
   CHECK(config->log_level == LogLevel::kDebug);
   CHECK(config->logon_timeout_seconds == 5);
   CHECK(config->max_batch == 64);
+  CHECK(config->sequencer_spin_us == 0);
   CHECK(config->fix_log);
   CHECK_FALSE(config->market_data);
 }
@@ -61,6 +64,8 @@ TEST_CASE("bad config lines name the line", "[config]") {
       {"fix_port = 1\nfix_port = 2\n", "repeated"},
       {"just words\n", "key = value"},
       {"outbound_queue_limit = 1\n", "16.."},
+      {"sequencer_spin_us = 100001\n", "0..100000"},
+      {"sequencer_spin_us = -1\n", "0..100000"},
   };
   for (const Case& c : cases) {
     Result<ServerConfig> config = ParseConfig(c.text);

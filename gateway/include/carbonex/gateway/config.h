@@ -51,6 +51,10 @@ struct ServerConfig {
   // max_batch: most commands the sequencer executes before one journal
   // commit (group commit). Default 4096.
   std::size_t max_batch = 4096;
+  // sequencer_spin_us: how long the sequencer keeps looking for the next
+  // command after its queue runs dry before it sleeps (0: it sleeps at
+  // once). Default 200.
+  int sequencer_spin_us = 200;
   // fix_log: write QuickFIX message logs under DIR/fix-log (on | off).
   // Default off.
   bool fix_log = false;
