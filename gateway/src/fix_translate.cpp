@@ -810,25 +810,6 @@ std::optional<BrokerId> RecipientOf(const engine::Event& event) {
 
 namespace {
 
-// Adds body fields to a FIX::Message, as FixBodyWriter adds them to a
-// message's wire form: the report code below writes either.
-class MessageFields {
- public:
-  explicit MessageFields(FIX::FieldMap& map) : map_(map) {}
-  void Add(int tag, std::string_view value) {
-    map_.setField(tag, std::string(value));
-  }
-  void AddInt(int tag, std::int64_t value) {
-    map_.setField(tag, std::to_string(value));
-  }
-  void AddChar(int tag, char value) {
-    map_.setField(tag, std::string(1, value));
-  }
-
- private:
-  FIX::FieldMap& map_;
-};
-
 // A text field unless the value is empty (FIX forbids empty values).
 template <typename Fields>
 void AddText(Fields& fields, int tag, std::string_view value) {
@@ -1018,7 +999,7 @@ std::optional<FIX::Message> BrokerMessageFor(const engine::Event& event,
                                              std::uint32_t index,
                                              const NameTables& tables) {
   FIX::Message message;
-  MessageFields fields(message);
+  FieldMapWriter fields(message);
   const char* msg_type = BrokerFields(event, index, tables, fields);
   if (msg_type == nullptr) return std::nullopt;
   message.getHeader().setField(kMsgType, msg_type);

@@ -1,5 +1,8 @@
 #include "quickfix_members.h"
 
+// SendSerialized (fix_writer.h) is here too: it needs the session's private
+// mutex and state.
+
 // QuickFIX declares its SSL classes only when HAVE_SSL is set; Debian's
 // libquickfix is built with OpenSSL.
 #ifndef HAVE_SSL

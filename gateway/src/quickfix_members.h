@@ -13,8 +13,6 @@
 #define CARBONEX_GATEWAY_SRC_QUICKFIX_MEMBERS_H_
 
 #include <cstdint>
-#include <string>
-#include <string_view>
 
 namespace FIX {
 class Responder;
@@ -46,23 +44,6 @@ int SocketOfConnection(FIX::Responder* connection, AcceptorKind kind);
 // The socket of `connection`, a FIX::SocketConnection (the plain TCP
 // connection of a FIX::SocketInitiator). -1 for nullptr.
 int SocketOfInitiatorConnection(FIX::Responder* connection);
-
-// Sends through `session` the application message of type `msg_type` whose
-// body fields (each ending in SOH, in wire order: FixBodyWriter) are `body`,
-// as session.send() sends a FIX::Message with those fields, without
-// building one. Under the session's lock it takes the next outgoing
-// MsgSeqNum, stamps SendingTime (QuickFIX's clock and precision), frames the
-// message (FrameFixMessage), stores it when the session persists messages,
-// advances the number, logs it as outgoing and, when the session is logged
-// on, writes it through the session's responder. So, as with send(), a
-// message to a session that is not logged on is stored and numbered, and
-// goes out with a resend after its next logon. `scratch` holds the framed
-// message (its capacity is kept for the next call). Returns false only
-// where send() does: the store failed (logged to the session's log, nothing
-// numbered), or the session resets its numbers at logon and is not logged
-// on. The application's toApp is not called (the server's does nothing).
-bool SendSerialized(FIX::Session& session, std::string_view msg_type,
-                    std::string_view body, std::string* scratch);
 
 }  // namespace carbonex::gateway
 

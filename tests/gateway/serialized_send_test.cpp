@@ -15,7 +15,6 @@
 #include <vector>
 
 #include "carbonex/gateway/fix_writer.h"
-#include "quickfix_members.h"
 
 // QuickFIX's Application and MessageStore interfaces use dynamic exception
 // specifications, which C++17 removed; clang accepts them as an extension.

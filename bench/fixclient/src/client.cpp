@@ -26,6 +26,7 @@
 
 #include "carbonex/fixclient/messages.h"
 #include "carbonex/gateway/batching_responder.h"
+#include "carbonex/gateway/fix_writer.h"
 
 #ifndef CARBONEX_FIX44_DICTIONARY
 #error "CARBONEX_FIX44_DICTIONARY must name the FIX44.xml path"
@@ -430,14 +431,42 @@ Status Client::Send(std::size_t session, const FIX::Message& message) {
 }
 
 Status Client::Send(std::size_t session, FIX::Message&& message) {
-  return SendOn(session, message, /*defer=*/false);
+  return SendOn(session, /*defer=*/false, MsgTypeOf(message),
+                [&](FIX::Session& s) { return s.send(message); });
 }
 
 Status Client::SendDeferred(std::size_t session, FIX::Message&& message) {
-  return SendOn(session, message, /*defer=*/true);
+  return SendOn(session, /*defer=*/true, MsgTypeOf(message),
+                [&](FIX::Session& s) { return s.send(message); });
 }
 
-Status Client::SendOn(std::size_t session, FIX::Message& message, bool defer) {
+namespace {
+
+// SendSerialized's framed message, one per sending thread.
+std::string& SerializeScratch() {
+  thread_local std::string scratch;
+  return scratch;
+}
+
+}  // namespace
+
+Status Client::SendBody(std::size_t session, std::string_view msg_type,
+                        std::string_view body) {
+  return SendOn(session, /*defer=*/false, msg_type, [&](FIX::Session& s) {
+    return gateway::SendSerialized(s, msg_type, body, &SerializeScratch());
+  });
+}
+
+Status Client::SendBodyDeferred(std::size_t session, std::string_view msg_type,
+                                std::string_view body) {
+  return SendOn(session, /*defer=*/true, msg_type, [&](FIX::Session& s) {
+    return gateway::SendSerialized(s, msg_type, body, &SerializeScratch());
+  });
+}
+
+Status Client::SendOn(std::size_t session, bool defer,
+                      std::string_view msg_type,
+                      const std::function<bool(FIX::Session&)>& send) {
   if (session >= state_->slots.size()) {
     return Status::InvalidArgument("fix client: no session " +
                                    std::to_string(session));
@@ -472,7 +501,7 @@ Status Client::SendOn(std::size_t session, FIX::Message& message, bool defer) {
   bool sent = false;
   try {
     BatchingResponder::DeferOnThisThread(defer);
-    sent = fix_session->send(message);
+    sent = send(*fix_session);
     BatchingResponder::DeferOnThisThread(false);
   } catch (const FIX::Exception& e) {
     BatchingResponder::DeferOnThisThread(false);
@@ -481,8 +510,9 @@ Status Client::SendOn(std::size_t session, FIX::Message& message, bool defer) {
   // QuickFIX reports an application message sent whatever its write did;
   // the responder knows.
   if (!sent || (responder != nullptr && responder->write_failed())) {
-    return Status::IoError("fix client: could not send " + MsgTypeOf(message) +
-                           " on " + state_->slots[session].id.toString());
+    return Status::IoError("fix client: could not send " +
+                           std::string(msg_type) + " on " +
+                           state_->slots[session].id.toString());
   }
   return Status::Ok();
 }

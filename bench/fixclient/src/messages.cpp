@@ -161,29 +161,72 @@ void AppendTags(const FIX::Message& message, const TagName (&tags)[N],
 
 }  // namespace
 
+namespace {
+
+// NewOrderSingle's body fields in ascending tag order (the wire's).
+template <typename Fields>
+void NewOrderFields(const NewOrder& order, std::string_view transact_time,
+                    Fields& fields) {
+  fields.Add(FIX::FIELD::Account, order.account);          // 1
+  fields.Add(FIX::FIELD::ClOrdID, order.cl_ord_id);        // 11
+  fields.AddInt(FIX::FIELD::OrderQty, order.qty.value());  // 38
+  fields.AddChar(
+      FIX::FIELD::OrdType,  // 40
+      order.price.has_value() ? FIX::OrdType_LIMIT : FIX::OrdType_MARKET);
+  if (order.price.has_value()) {
+    fields.Add(FIX::FIELD::Price, FormatPrice(*order.price));  // 44
+  }
+  fields.AddChar(FIX::FIELD::Side, SideChar(order.side));  // 54
+  fields.Add(FIX::FIELD::Symbol, order.symbol);            // 55
+  fields.AddChar(FIX::FIELD::TimeInForce,                  // 59
+                 static_cast<char>(order.tif));
+  fields.Add(FIX::FIELD::TransactTime, transact_time);  // 60
+}
+
+// OrderCancelRequest's body fields in ascending tag order.
+template <typename Fields>
+void CancelFields(const CancelOrder& cancel, std::string_view transact_time,
+                  Fields& fields) {
+  fields.Add(FIX::FIELD::Account, cancel.account);             // 1
+  fields.Add(FIX::FIELD::ClOrdID, cancel.cl_ord_id);           // 11
+  fields.Add(FIX::FIELD::OrigClOrdID, cancel.orig_cl_ord_id);  // 41
+  fields.AddChar(FIX::FIELD::Side, SideChar(cancel.side));     // 54
+  fields.Add(FIX::FIELD::Symbol, cancel.symbol);               // 55
+  fields.Add(FIX::FIELD::TransactTime, transact_time);         // 60
+}
+
+}  // namespace
+
+std::string UtcTimestampNow() {
+  return FIX::UtcTimeStampConvertor::convert(FIX::UtcTimeStamp(), 3);
+}
+
 FIX44::NewOrderSingle BuildNewOrderSingle(const NewOrder& order) {
   FIX44::NewOrderSingle message;
-  SetOrderKey(message, order.cl_ord_id, order.account, order.symbol,
-              order.side);
-  message.setField(FIX::FIELD::OrderQty, QtyText(order.qty));
-  if (order.price.has_value()) {
-    message.setField(FIX::OrdType(FIX::OrdType_LIMIT));
-    message.setField(FIX::FIELD::Price, FormatPrice(*order.price));
-  } else {
-    message.setField(FIX::OrdType(FIX::OrdType_MARKET));
-  }
-  message.setField(FIX::TimeInForce(static_cast<char>(order.tif)));
-  StampTransactTime(message);
+  gateway::FieldMapWriter fields(message);
+  NewOrderFields(order, UtcTimestampNow(), fields);
   return message;
+}
+
+const char* WriteNewOrderSingle(const NewOrder& order,
+                                std::string_view transact_time,
+                                gateway::FixBodyWriter* writer) {
+  NewOrderFields(order, transact_time, *writer);
+  return "D";
 }
 
 FIX44::OrderCancelRequest BuildOrderCancelRequest(const CancelOrder& cancel) {
   FIX44::OrderCancelRequest message;
-  SetOrderKey(message, cancel.cl_ord_id, cancel.account, cancel.symbol,
-              cancel.side);
-  message.setField(FIX::FIELD::OrigClOrdID, cancel.orig_cl_ord_id);
-  StampTransactTime(message);
+  gateway::FieldMapWriter fields(message);
+  CancelFields(cancel, UtcTimestampNow(), fields);
   return message;
+}
+
+const char* WriteOrderCancelRequest(const CancelOrder& cancel,
+                                    std::string_view transact_time,
+                                    gateway::FixBodyWriter* writer) {
+  CancelFields(cancel, transact_time, *writer);
+  return "F";
 }
 
 FIX44::OrderCancelReplaceRequest BuildOrderCancelReplaceRequest(

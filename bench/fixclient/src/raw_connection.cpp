@@ -61,10 +61,6 @@ std::string BuildFrame(const FieldList& fields) {
   return message.toString();
 }
 
-std::string UtcTimestampNow() {
-  return FIX::UtcTimeStampField(FIX::FIELD::SendingTime, 3).getString();
-}
-
 FieldList LogonFields(const std::string& sender_comp_id,
                       const std::string& target_comp_id, int seq_num,
                       const std::string& username, const std::string& password,

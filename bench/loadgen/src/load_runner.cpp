@@ -336,6 +336,7 @@ Result<LoadReport> RunLoad(
                                   : options.count;
   const std::size_t session_count = client.SessionCount();
   std::uint64_t n = 0;
+  gateway::FixBodyWriter body;
   while (n < total && Clock::now() < end) {
     if (options.rate > 0) {
       const auto due = start + std::chrono::duration_cast<Clock::duration>(
@@ -360,7 +361,10 @@ Result<LoadReport> RunLoad(
                     ? index % session_count
                     : stream_sessions.at(index);
     }
-    FIX::Message message;
+    // The order goes straight into wire form (no FIX::Message).
+    body.Clear();
+    const char* msg_type = nullptr;
+    const std::string transact_time = fixclient::UtcTimestampNow();
     std::string cl_ord_id =
         nonce + "-" + std::to_string(session + 1) + "-" + std::to_string(n);
     bool is_cancel = false;
@@ -382,18 +386,19 @@ Result<LoadReport> RunLoad(
       if (event != nullptr && event->kind == stream::EventKind::kCancel) {
         const LiveOrder& target = stream_orders.at(
             static_cast<std::size_t>(event->order_id.value() - 1));
-        message = fixclient::BuildOrderCancelRequest(
+        msg_type = fixclient::WriteOrderCancelRequest(
             {.cl_ord_id = cl_ord_id,
              .orig_cl_ord_id = target.cl_ord_id,
              .account = options.accounts[target.account],
              .symbol = options.symbols[target.symbol],
-             .side = target.side});
+             .side = target.side},
+            transact_time, &body);
         is_cancel = true;
       } else if (event != nullptr) {
         const auto [account, symbol] =
             Placement(event->order_id.value(), options.accounts.size(),
                       options.symbols.size());
-        message = fixclient::BuildNewOrderSingle(
+        msg_type = fixclient::WriteNewOrderSingle(
             {.cl_ord_id = cl_ord_id,
              .account = options.accounts[account],
              .symbol = options.symbols[symbol],
@@ -401,7 +406,8 @@ Result<LoadReport> RunLoad(
              .qty = event->qty,
              .price =
                  Price(event->price.value() * generator_options.tick.value()),
-             .tif = options.tif});
+             .tif = options.tif},
+            transact_time, &body);
         stream_orders.push_back(
             LiveOrder{cl_ord_id, account, symbol, event->side});
         stream_sessions.push_back(session);
@@ -410,22 +416,24 @@ Result<LoadReport> RunLoad(
         if (action.kind == Action::Kind::kCancel) {
           const LiveOrder target = state.live[action.live_index];
           state.RemoveLive(target.cl_ord_id);
-          message = fixclient::BuildOrderCancelRequest(
+          msg_type = fixclient::WriteOrderCancelRequest(
               {.cl_ord_id = cl_ord_id,
                .orig_cl_ord_id = target.cl_ord_id,
                .account = options.accounts[target.account],
                .symbol = options.symbols[target.symbol],
-               .side = target.side});
+               .side = target.side},
+              transact_time, &body);
           is_cancel = true;
         } else {
-          message = fixclient::BuildNewOrderSingle(
+          msg_type = fixclient::WriteNewOrderSingle(
               {.cl_ord_id = cl_ord_id,
                .account = options.accounts[action.account],
                .symbol = options.symbols[action.symbol],
                .side = action.side,
                .qty = action.qty,
                .price = action.price,
-               .tif = options.tif});
+               .tif = options.tif},
+              transact_time, &body);
           state.unconfirmed.emplace(
               cl_ord_id,
               LiveOrder{cl_ord_id, action.account, action.symbol, action.side});
@@ -436,7 +444,8 @@ Result<LoadReport> RunLoad(
       ++shared.sent;
     }
     ++n;
-    if (Status s = client.SendDeferred(session, std::move(message)); !s.ok()) {
+    if (Status s = client.SendBodyDeferred(session, msg_type, body.body());
+        !s.ok()) {
       std::lock_guard lock(shared.mu);
       ++shared.report.send_failures;
       --shared.sessions[session].in_flight;

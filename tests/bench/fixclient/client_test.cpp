@@ -239,6 +239,48 @@ TEST_CASE("with batch_writes, deferred orders leave together at the flush",
   CHECK(exchange.OrdersReceived() == kOrders + 1);
 }
 
+TEST_CASE("orders written into wire form are sent, deferred or not",
+          "[fixclient][client]") {
+  FakeExchange exchange = MakeExchange();
+  REQUIRE(exchange.Start().ok());
+  ClientOptions options = Broker1(exchange);
+  options.batch_writes = true;
+  Client client(options);
+  StartLoggedOn(client);
+  gateway::FixBodyWriter body;
+  const char* type = WriteNewOrderSingle(Limit("w-1", Side::kBuy, 7, 100),
+                                         UtcTimestampNow(), &body);
+  REQUIRE(client.SendBodyDeferred(0, type, body.body()).ok());
+  CHECK_FALSE(client.Next(0, 300ms).has_value());
+  REQUIRE(client.FlushDeferred().ok());
+  auto ack = client.WaitFor(0, IsExecutionReportFor("w-1"), kWait);
+  REQUIRE(ack.has_value());
+  body.Clear();
+  type = WriteOrderCancelRequest({.cl_ord_id = "w-2",
+                                  .orig_cl_ord_id = "w-1",
+                                  .account = "KZ-OP-0001",
+                                  .symbol = "KZQ-2026",
+                                  .side = Side::kBuy},
+                                 UtcTimestampNow(), &body);
+  REQUIRE(client.SendBody(0, type, body.body()).ok());
+  // Answered (a cancel, or a reject where the fake filled the order).
+  REQUIRE(client
+              .WaitFor(
+                  0, [](const FIX::Message& m) { return Get(m, 11) == "w-2"; },
+                  kWait)
+              .has_value());
+  const std::vector<FIX::Message> received = exchange.Received();
+  REQUIRE(received.size() == 2);
+  CHECK(MsgTypeOf(received[0]) == "D");
+  CHECK(Get(received[0], 11) == "w-1");
+  CHECK(Get(received[0], 38) == "7");
+  CHECK(MsgTypeOf(received[1]) == "F");
+  CHECK(Get(received[1], 41) == "w-1");
+  // Numbered in sequence with the logon: 2 and 3.
+  CHECK(received[0].getHeader().getField(34) == "2");
+  CHECK(received[1].getHeader().getField(34) == "3");
+}
+
 TEST_CASE("without batch_writes, a deferred order is sent at once",
           "[fixclient][client]") {
   FakeExchange exchange = MakeExchange();

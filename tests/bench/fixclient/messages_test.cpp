@@ -92,6 +92,63 @@ TEST_CASE("NewOrderSingle writes every time in force",
   CHECK(Get(RoundTrip(BuildNewOrderSingle(order)), 59) == wire);
 }
 
+TEST_CASE("orders written into wire form are the builders' bytes",
+          "[fixclient][messages]") {
+  const std::string transact_time = "20261127-04:05:06.789";
+  const gateway::FixHeader header{.begin_string = "FIX.4.4",
+                                  .msg_seq_num = 42,
+                                  .sender_comp_id = "BROKER1",
+                                  .sending_time = "20261127-04:05:06.790",
+                                  .target_comp_id = "CARBONEX"};
+  // What QuickFIX writes for the built message, with this header and
+  // TransactTime.
+  auto quickfix_bytes = [&](FIX::Message built) {
+    FIX::Header& fields = built.getHeader();
+    fields.setField(8, "FIX.4.4");
+    fields.setField(34, "42");
+    fields.setField(49, "BROKER1");
+    fields.setField(52, "20261127-04:05:06.790");
+    fields.setField(56, "CARBONEX");
+    built.setField(60, transact_time);
+    return built.toString();
+  };
+  gateway::FixBodyWriter body;
+  std::string ours;
+  for (TimeInForce tif :
+       {TimeInForce::kDay, TimeInForce::kGoodTillCancel,
+        TimeInForce::kImmediateOrCancel, TimeInForce::kFillOrKill}) {
+    for (Side side : {Side::kBuy, Side::kSell}) {
+      for (std::optional<Price> price :
+           {std::optional<Price>(Price(250050)), std::optional<Price>()}) {
+        const NewOrder order{.cl_ord_id = "o-1",
+                             .account = "KZ-OP-0001",
+                             .symbol = "KZQ-2019",
+                             .side = side,
+                             .qty = Quantity(1234567),
+                             .price = price,
+                             .tif = tif};
+        body.Clear();
+        ours.clear();
+        gateway::FrameFixMessage(
+            header, WriteNewOrderSingle(order, transact_time, &body),
+            body.body(), &ours);
+        CHECK(ours == quickfix_bytes(BuildNewOrderSingle(order)));
+      }
+    }
+  }
+  const CancelOrder cancel{.cl_ord_id = "c-1",
+                           .orig_cl_ord_id = "o-1",
+                           .account = "A",
+                           .symbol = "KZO-2025",
+                           .side = Side::kBuy};
+  body.Clear();
+  ours.clear();
+  gateway::FrameFixMessage(
+      header, WriteOrderCancelRequest(cancel, transact_time, &body),
+      body.body(), &ours);
+  CHECK(ours == quickfix_bytes(BuildOrderCancelRequest(cancel)));
+}
+
 TEST_CASE("cancel, replace and status requests", "[fixclient][messages]") {
   const FIX::Message cancel =
       RoundTrip(BuildOrderCancelRequest({.cl_ord_id = "c-1",

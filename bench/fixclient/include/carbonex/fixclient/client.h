@@ -42,6 +42,10 @@
 
 #include "carbonex/common/status.h"
 
+namespace FIX {
+class Session;
+}  // namespace FIX
+
 namespace carbonex::fixclient {
 
 // The path of the standard FIX 4.4 data dictionary the client validates
@@ -177,6 +181,13 @@ class Client {
   // 64 KiB is written at once, as far as the socket takes it. Another
   // thread's Send() on the session writes the buffer first.
   Status SendDeferred(std::size_t session, FIX::Message&& message);
+  // Send() and SendDeferred() of a message written straight into wire form:
+  // `body` holds its body fields (WriteNewOrderSingle and the like), sent
+  // with gateway::SendSerialized, so no FIX::Message is built.
+  Status SendBody(std::size_t session, std::string_view msg_type,
+                  std::string_view body);
+  Status SendBodyDeferred(std::size_t session, std::string_view msg_type,
+                          std::string_view body);
   // Writes every session's deferred messages, waiting up to kWriteTimeout
   // for room. IoError naming the first session whose write failed: its
   // connection is broken, or the exchange did not read (nothing more is
@@ -210,8 +221,11 @@ class Client {
   class Application;
   struct State;
 
-  // Send() and SendDeferred().
-  Status SendOn(std::size_t session, FIX::Message& message, bool defer);
+  // Send(), SendDeferred() and their SendBody() forms: `send` sends through
+  // the session (with the responder deferring when `defer`), `msg_type`
+  // names the message in errors.
+  Status SendOn(std::size_t session, bool defer, std::string_view msg_type,
+                const std::function<bool(FIX::Session&)>& send);
 
   ClientOptions options_;  // Constant after construction.
   std::unique_ptr<State> state_;

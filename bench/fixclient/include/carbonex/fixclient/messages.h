@@ -30,6 +30,7 @@
 
 #include "carbonex/common/status.h"
 #include "carbonex/common/types.h"
+#include "carbonex/gateway/fix_writer.h"
 
 namespace carbonex::fixclient {
 
@@ -126,6 +127,20 @@ FIX44::MarketDataRequest BuildMarketDataRequest(
 // SecurityListRequestType(559) = 4 (all instruments).
 FIX44::SecurityListRequest BuildSecurityListRequest(
     const std::string& security_req_id);
+
+// The same two orders written straight into wire form (Client::SendBody):
+// the body fields of BuildNewOrderSingle's / BuildOrderCancelRequest's
+// message are appended to `writer`, with TransactTime(60) `transact_time`
+// (UtcTimestampNow()); the MsgType is returned ("D", "F").
+const char* WriteNewOrderSingle(const NewOrder& order,
+                                std::string_view transact_time,
+                                gateway::FixBodyWriter* writer);
+const char* WriteOrderCancelRequest(const CancelOrder& cancel,
+                                    std::string_view transact_time,
+                                    gateway::FixBodyWriter* writer);
+// The current UTC time as a FIX UTCTimestamp with milliseconds
+// ("YYYYMMDD-HH:MM:SS.sss"), as the builders stamp TransactTime(60).
+std::string UtcTimestampNow();
 
 // "2500.00" for Price(250000); negative prices keep their sign.
 std::string FormatPrice(Price price);

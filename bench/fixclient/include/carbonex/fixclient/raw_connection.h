@@ -24,6 +24,7 @@
 #include <vector>
 
 #include "carbonex/common/status.h"
+#include "carbonex/fixclient/messages.h"  // UtcTimestampNow
 
 namespace carbonex::fixclient {
 
@@ -42,9 +43,6 @@ FieldList LogonFields(const std::string& sender_comp_id,
                       const std::string& target_comp_id, int seq_num,
                       const std::string& username, const std::string& password,
                       int heartbeat_interval_s = 30, bool reset = true);
-
-// The current UTC time as a FIX UTCTimestamp with milliseconds.
-std::string UtcTimestampNow();
 
 // Replaces the value of the first occurrence of `tag` in a raw frame without
 // recomputing BodyLength or CheckSum. Returns the frame unchanged if the tag
