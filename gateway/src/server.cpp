@@ -56,7 +56,6 @@
 #include "connection_limits.h"
 #include "fix_store.h"
 #include "logon_security.h"
-#include "quickfix_members.h"
 #include "snapshot_file.h"
 
 // QuickFIX's Application interface uses dynamic exception specifications,

@@ -364,7 +364,6 @@ Result<LoadReport> RunLoad(
     // The order goes straight into wire form (no FIX::Message).
     body.Clear();
     const char* msg_type = nullptr;
-    const std::string transact_time = fixclient::UtcTimestampNow();
     std::string cl_ord_id =
         nonce + "-" + std::to_string(session + 1) + "-" + std::to_string(n);
     bool is_cancel = false;
@@ -383,6 +382,8 @@ Result<LoadReport> RunLoad(
           break;
         }
       }
+      // Stamped when the window lets the order go.
+      const std::string transact_time = fixclient::UtcTimestampNow();
       if (event != nullptr && event->kind == stream::EventKind::kCancel) {
         const LiveOrder& target = stream_orders.at(
             static_cast<std::size_t>(event->order_id.value() - 1));
